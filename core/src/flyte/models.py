@@ -1,0 +1,290 @@
+"""Data models shared by the SDK, the engine and plugins.
+
+`NativeInterface` describes a task's typed inputs and outputs; `TaskContext` is what
+``flyte.ctx()`` returns inside a task; `SerializationContext` is handed to the methods that
+describe a task to a cluster (``custom_config``, ``container_args``, ...).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import secrets as _secrets
+import typing
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, ClassVar, Dict, List, Literal, Optional, Tuple, Type
+
+from flyte.errors import TypeValidationError, ValidationError
+
+__all__ = [
+    "MAX_INLINE_IO_BYTES",
+    "ActionID",
+    "CodeBundle",
+    "GroupData",
+    "NativeInterface",
+    "RawDataPath",
+    "SerializationContext",
+    "TaskContext",
+    "generate_random_name",
+]
+
+MAX_INLINE_IO_BYTES = 10 * 1024 * 1024
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def generate_random_name(length: int = 20) -> str:
+    """A random lowercase name usable as a run or action name (starts with a letter)."""
+    first = _secrets.choice(_ALPHABET[:26])
+    return first + "".join(_secrets.choice(_ALPHABET) for _ in range(length - 1))
+
+
+class _has_default:
+    """Marker: an input has a default whose value is not known locally (remote tasks)."""
+
+
+def _output_names(return_annotation: Any) -> Dict[str, Type]:
+    """Map a return annotation to named outputs: ``o0`` for one value, ``o0..oN`` for a tuple,
+    the field names for a NamedTuple, nothing for ``None``."""
+    if return_annotation is None or return_annotation is type(None) or return_annotation is inspect.Signature.empty:
+        return {}
+    if isinstance(return_annotation, type) and issubclass(return_annotation, tuple) and hasattr(return_annotation, "_fields"):
+        hints = typing.get_type_hints(return_annotation)
+        return {name: hints.get(name, Any) for name in return_annotation._fields}
+    if typing.get_origin(return_annotation) is tuple:
+        args = typing.get_args(return_annotation)
+        if args and args[-1] is not Ellipsis and args != ((),):
+            return {f"o{i}": t for i, t in enumerate(args)}
+    return {"o0": return_annotation}
+
+
+@dataclass(frozen=True)
+class NativeInterface:
+    """The typed inputs and outputs of a task.
+
+    ``inputs`` maps each input name to ``(type, default)`` where default is
+    ``inspect.Parameter.empty`` when the input is required. ``outputs`` maps output names
+    (``o0``, ``o1``, ... or NamedTuple field names) to types.
+    """
+
+    inputs: Dict[str, Tuple[Type, Any]]
+    outputs: Dict[str, Type]
+    docstring: Optional[str] = None
+    _remote_defaults: Optional[Dict[str, Any]] = field(default=None, repr=False)
+
+    has_default: ClassVar[Type[_has_default]] = _has_default
+
+    def has_outputs(self) -> bool:
+        return bool(self.outputs)
+
+    def required_inputs(self) -> List[str]:
+        return [k for k, (_, d) in self.inputs.items() if d is inspect.Parameter.empty]
+
+    def num_required_inputs(self) -> int:
+        return len(self.required_inputs())
+
+    def get_input_types(self) -> Dict[str, Type]:
+        return {k: t for k, (t, _) in self.inputs.items()}
+
+    @classmethod
+    def from_types(
+        cls,
+        inputs: Dict[str, Tuple[Type, Any]],
+        outputs: Dict[str, Type],
+        default_inputs: Optional[Dict[str, Any]] = None,
+    ) -> "NativeInterface":
+        for k, (_, d) in inputs.items():
+            if d is cls.has_default and (default_inputs is None or k not in default_inputs):
+                raise ValidationError(f"inputs[{k!r}]", d, "an input marked has_default needs a value in default_inputs")
+        return cls(inputs=dict(inputs), outputs=dict(outputs), _remote_defaults=default_inputs)
+
+    @classmethod
+    def from_callable(cls, func: Callable) -> "NativeInterface":
+        """Build the interface from a function's signature and type hints."""
+        sig = inspect.signature(func)
+        try:
+            hints = typing.get_type_hints(func, include_extras=True)
+        except Exception as e:  # unresolved forward references
+            raise TypeValidationError(
+                "type hints", func, "resolvable annotations", owner=getattr(func, "__qualname__", str(func)), detail=str(e)
+            ) from e
+        inputs: Dict[str, Tuple[Type, Any]] = {}
+        for name, param in sig.parameters.items():
+            if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+                raise ValidationError(
+                    f"parameter {name}",
+                    str(param),
+                    "tasks take named, typed parameters; *args and **kwargs are not allowed",
+                    owner=func.__qualname__,
+                )
+            tp = hints.get(name, param.annotation)
+            if tp is inspect.Parameter.empty:
+                tp = Any
+            inputs[name] = (tp, param.default)
+        ret = hints.get("return", sig.return_annotation)
+        outputs = _output_names(ret)
+        doc = inspect.getdoc(func)
+        return cls(inputs=inputs, outputs=outputs, docstring=doc)
+
+    def convert_to_kwargs(self, *args: Any, **kwargs: Any) -> Dict[str, Any]:
+        """Bind positional and keyword arguments to input names (defaults not filled in)."""
+        names = list(self.inputs)
+        if len(args) > len(names):
+            raise TypeValidationError(
+                "arguments", args, f"at most {len(names)} positional arguments ({', '.join(names)})"
+            )
+        out: Dict[str, Any] = {}
+        for name, value in zip(names, args):
+            out[name] = value
+        for k, v in kwargs.items():
+            if k not in self.inputs:
+                raise TypeValidationError(f"input {k!r}", v, f"one of the inputs: {', '.join(names) or '(none)'}")
+            if k in out:
+                raise TypeValidationError(f"input {k!r}", v, "a value given once (it was given positionally too)")
+            out[k] = v
+        return out
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{k}: {_tname(t)}" for k, (t, _) in self.inputs.items())
+        outs = ", ".join(_tname(t) for t in self.outputs.values())
+        return f"({ins}) -> ({outs})"
+
+
+def _tname(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or repr(tp).replace("typing.", "")
+
+
+@dataclass(frozen=True)
+class ActionID:
+    """Identity of one action (a task call) inside a run."""
+
+    name: str
+    run_name: Optional[str] = None
+    project: Optional[str] = None
+    domain: Optional[str] = None
+    org: Optional[str] = None
+
+    def new_sub_action(self, name: Optional[str] = None) -> "ActionID":
+        return replace(self, name=name or generate_random_name(12))
+
+
+@dataclass(frozen=True)
+class RawDataPath:
+    """Where a run writes large data (files, directories, dataframes)."""
+
+    path: str
+    path_rewrite: Optional[Any] = None
+
+    def get_random_remote_path(self, file_name: Optional[str] = None) -> str:
+        from flyte.storage import join
+
+        part = generate_random_name(16)
+        return join(self.path, part, file_name) if file_name else join(self.path, part)
+
+
+@dataclass(frozen=True)
+class GroupData:
+    name: str
+
+
+@dataclass
+class CodeBundle:
+    """A bundle of user code shipped to a container (a tarball) or taken from the image."""
+
+    computed_version: str
+    destination: str = "."
+    tgz: Optional[str] = None
+    pkl: Optional[str] = None
+    downloaded_path: Optional[str] = None
+    files: Optional[List[str]] = None
+
+
+@dataclass(frozen=True)
+class SerializationContext:
+    """What serialization methods (``container_args``, ``custom_config``) need to know."""
+
+    version: str = "local"
+    project: Optional[str] = None
+    domain: Optional[str] = None
+    org: Optional[str] = None
+    code_bundle: Optional[CodeBundle] = None
+    input_path: str = "{{.input}}"
+    output_path: str = "{{.outputPrefix}}"
+    interpreter_path: str = "/opt/venv/bin/python"
+    image_cache: Optional[Any] = None
+    root_dir: Optional[Any] = None
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What ``flyte.ctx()`` returns inside a task.
+
+    ``data`` holds what the task's ``pre`` returned (a plugin hands the body its Spark session
+    or Ray address this way); ``custom_context`` the key/values propagated to sub-actions.
+    """
+
+    action: ActionID
+    version: str = "local"
+    raw_data_path: RawDataPath = field(default_factory=lambda: RawDataPath(path=""))
+    input_path: Optional[str] = None
+    output_path: str = ""
+    run_base_dir: str = ""
+    report: Optional[Any] = None
+    group_data: Optional[GroupData] = None
+    checkpoint_paths: Optional[Any] = None
+    code_bundle: Optional[CodeBundle] = None
+    compiled_image_cache: Optional[Any] = None
+    data: Dict[str, Any] = field(default_factory=dict)
+    mode: Literal["local", "remote", "hybrid"] = "local"
+    interactive_mode: bool = False
+    custom_context: Dict[str, str] = field(default_factory=dict)
+    disable_run_cache: bool = False
+    in_driver_literal_conversion: bool = False
+    run_start_time: Optional[Any] = None
+    task_action: Optional[Any] = None
+    attempt_number: int = 0
+    task_name: str = ""
+
+    def is_in_cluster(self) -> bool:
+        """True when running inside a cluster (not on the local engine)."""
+        return self.mode == "remote"
+
+    def replace(self, **kwargs: Any) -> "TaskContext":
+        if "data" in kwargs and kwargs["data"] is not None:
+            merged = dict(self.data)
+            merged.update(kwargs["data"])
+            kwargs["data"] = merged
+        return replace(self, **kwargs)
+
+    # Distributed-training helpers (filled from the environment torch elastic sets).
+    @property
+    def rank(self) -> int:
+        return int(os.environ.get("RANK", "0"))
+
+    @property
+    def local_rank(self) -> int:
+        return int(os.environ.get("LOCAL_RANK", "0"))
+
+    @property
+    def world_size(self) -> int:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+
+    @property
+    def local_world_size(self) -> int:
+        return int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+
+    @property
+    def nnodes(self) -> int:
+        return int(os.environ.get("NNODES", os.environ.get("GROUP_WORLD_SIZE", "1")))
+
+    @property
+    def node_rank(self) -> int:
+        return int(os.environ.get("GROUP_RANK", os.environ.get("NODE_RANK", "0")))
+
+    @property
+    def master_addr(self) -> Optional[str]:
+        return os.environ.get("MASTER_ADDR")
+
+    @property
+    def master_port(self) -> Optional[str]:
+        return os.environ.get("MASTER_PORT")

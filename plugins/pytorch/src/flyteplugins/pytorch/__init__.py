@@ -1,0 +1,3 @@
+"""PyTorch distributed task type: torch elastic locally, a rendezvous endpoint, or a Kubeflow PyTorchJob."""
+
+__all__: list[str] = []
