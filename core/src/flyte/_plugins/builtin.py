@@ -1,0 +1,33 @@
+"""The core's own plugin: plain Python tasks and the built-in type transformers.
+
+It is registered in every plugin manager (``flyte.builtin``) and uses the same hooks as any
+third-party plugin, so the contract in :mod:`flyte._plugins.hookspecs` is exercised by the core
+itself on every run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flyte._plugins.hookspecs import hookimpl
+
+__all__ = ["PLAIN_CONFIG_TYPE", "flyte_register_task_plugins", "flyte_register_type_transformers"]
+
+# ``plugin_config=None`` (a plain Python task) is served by the class registered for NoneType.
+PLAIN_CONFIG_TYPE = type(None)
+
+
+@hookimpl(tryfirst=True)
+def flyte_register_task_plugins(registry: Any) -> None:
+    """Plain Python tasks: ``plugin_config=None`` -> ``AsyncFunctionTaskTemplate``."""
+    from flyte._task import AsyncFunctionTaskTemplate
+
+    registry.register(PLAIN_CONFIG_TYPE, AsyncFunctionTaskTemplate, source="flyte")
+
+
+@hookimpl(tryfirst=True)
+def flyte_register_type_transformers(engine: Any) -> None:
+    """The built-in transformers (primitives, containers, files, dataframes, ...)."""
+    from flyte.types import _builtins
+
+    _builtins.register_builtin_transformers(engine)
