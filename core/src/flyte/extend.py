@@ -1,0 +1,94 @@
+"""The public API for plugin authors.
+
+Everything a package needs to add a task type or a type transformer to flyte, in one place:
+
+* ``TaskTemplate`` / ``AsyncFunctionTaskTemplate``: the classes a task plugin subclasses,
+  overriding ``pre`` / ``post`` (bring an engine up and down), ``custom_config`` and
+  ``container_args`` (describe it to a cluster).
+* ``TaskPluginRegistry``: where a plugin maps its config type to its task class, from the
+  ``flyte_register_task_plugins`` hook or at import time.
+* ``hookimpl`` / ``hookspec``: the pluggy markers of the hook contract
+  (``flyte._plugins.hookspecs``, documented in ``docs/PLUGINS.md``).
+* ``TypeTransformer`` / ``TypeEngine``: the base class and registry of type transformers.
+* Serialization helpers: ``get_proto_resources``, ``get_proto_extended_resources``,
+  ``pod_spec_from_resources``, ``PRIMARY_CONTAINER_DEFAULT_NAME``.
+* ``ImageBuildEngine``, ``download_code_bundle``, ``is_initialized``, ``lazy_module``.
+
+Names are resolved on first access, so ``import flyte.extend`` imports none of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Dict, Tuple
+
+from flyte._plugins.hookspecs import hookimpl, hookspec
+
+if TYPE_CHECKING:
+    from flyte._bundle import download_code_bundle
+    from flyte._image_build import ImageBuildEngine, ImageBuilder, ImageChecker
+    from flyte._initialize import is_initialized
+    from flyte._lazy import lazy_module
+    from flyte._plugins.registry import TaskPluginRegistry
+    from flyte._pod import PRIMARY_CONTAINER_DEFAULT_NAME
+    from flyte._serialize.resources import (
+        get_proto_extended_resources,
+        get_proto_resources,
+        pod_spec_from_resources,
+    )
+    from flyte._task import AsyncFunctionTaskTemplate, TaskTemplate
+    from flyte.types import TypeEngine, TypeTransformer
+
+__all__ = [
+    "PRIMARY_CONTAINER_DEFAULT_NAME",
+    "AsyncFunctionTaskTemplate",
+    "ImageBuildEngine",
+    "ImageBuilder",
+    "ImageChecker",
+    "TaskPluginRegistry",
+    "TaskTemplate",
+    "TypeEngine",
+    "TypeTransformer",
+    "download_code_bundle",
+    "get_proto_extended_resources",
+    "get_proto_resources",
+    "hookimpl",
+    "hookspec",
+    "is_initialized",
+    "lazy_module",
+    "pod_spec_from_resources",
+]
+
+# name -> (module, attribute); imported on first access so this facade stays light and
+# importable while any one of these modules is broken.
+_LAZY: Dict[str, Tuple[str, str]] = {
+    "PRIMARY_CONTAINER_DEFAULT_NAME": ("flyte._pod", "PRIMARY_CONTAINER_DEFAULT_NAME"),
+    "AsyncFunctionTaskTemplate": ("flyte._task", "AsyncFunctionTaskTemplate"),
+    "TaskTemplate": ("flyte._task", "TaskTemplate"),
+    "ImageBuildEngine": ("flyte._image_build", "ImageBuildEngine"),
+    "ImageBuilder": ("flyte._image_build", "ImageBuilder"),
+    "ImageChecker": ("flyte._image_build", "ImageChecker"),
+    "TaskPluginRegistry": ("flyte._plugins.registry", "TaskPluginRegistry"),
+    "TypeEngine": ("flyte.types", "TypeEngine"),
+    "TypeTransformer": ("flyte.types", "TypeTransformer"),
+    "download_code_bundle": ("flyte._bundle", "download_code_bundle"),
+    "get_proto_extended_resources": ("flyte._serialize.resources", "get_proto_extended_resources"),
+    "get_proto_resources": ("flyte._serialize.resources", "get_proto_resources"),
+    "pod_spec_from_resources": ("flyte._serialize.resources", "pod_spec_from_resources"),
+    "is_initialized": ("flyte._initialize", "is_initialized"),
+    "lazy_module": ("flyte._lazy", "lazy_module"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'flyte.extend' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value  # later accesses skip this function
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(__all__))

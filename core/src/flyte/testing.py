@@ -1,0 +1,195 @@
+"""pytest fixtures for plugin authors (and flyte's own tests).
+
+Installed as a pytest plugin (entry point ``pytest11: flyte``), so with ``flyte`` installed these
+fixtures are available in any test suite:
+
+* ``fresh_plugin_registry``: an isolated :class:`PluginSandbox`: a new plugin manager (with
+  only the core's own plugin), an emptied task plugin registry, and helpers to install fake
+  distributions with entry points. Everything is restored after the test.
+* ``local_store``: a temporary local store (``FLYTE_HOME`` / ``FLYTE_LOCAL_STORE`` pointed into
+  the test's ``tmp_path``); yields the database path.
+
+Outside pytest use :func:`isolated_plugins` and :func:`fake_distribution` directly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional
+
+if TYPE_CHECKING:
+    from flyte._plugins.manager import FlytePluginManager
+    from flyte._plugins.registry import _Registry
+
+__all__ = [
+    "PluginSandbox",
+    "fake_distribution",
+    "fresh_plugin_registry",
+    "isolated_plugins",
+    "local_store",
+]
+
+
+def fake_distribution(
+    root: Path,
+    name: str,
+    *,
+    version: str = "0.0.1",
+    entry_points: Optional[Mapping[str, Mapping[str, str]]] = None,
+    modules: Optional[Mapping[str, str]] = None,
+) -> Path:
+    """Write an "installed" distribution into directory ``root`` and return ``root``.
+
+    Creates ``<name>-<version>.dist-info`` with ``METADATA`` and ``entry_points.txt``
+    (``{group: {entry point name: "module:attr"}}``), and the given modules
+    (``{"pkg/mod.py": source}``, dedented). Put ``root`` on ``sys.path`` (the sandbox does) and
+    ``importlib.metadata`` sees the distribution like one installed with pip.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    dist_dir = root / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist_dir.mkdir(exist_ok=True)
+    (dist_dir / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lines: List[str] = []
+    for group, eps in (entry_points or {}).items():
+        lines.append(f"[{group}]")
+        lines.extend(f"{ep_name} = {value}" for ep_name, value in eps.items())
+        lines.append("")
+    (dist_dir / "entry_points.txt").write_text("\n".join(lines))
+    for rel, source in (modules or {}).items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    return root
+
+
+@dataclass
+class PluginSandbox:
+    """An isolated plugin world: ``registry`` and ``manager`` are the ones flyte uses meanwhile."""
+
+    registry: "_Registry"
+    manager: "FlytePluginManager"
+    root: Path
+    _paths: List[str] = field(default_factory=list)
+
+    def install(
+        self,
+        name: str,
+        *,
+        entry_points: Optional[Mapping[str, Mapping[str, str]]] = None,
+        modules: Optional[Mapping[str, str]] = None,
+        version: str = "0.0.1",
+    ) -> Path:
+        """Install a fake distribution (see :func:`fake_distribution`) visible to this process."""
+        from flyte._plugins.manager import clear_entry_point_cache
+
+        where = self.root / name
+        fake_distribution(where, name, version=version, entry_points=entry_points, modules=modules)
+        if str(where) not in sys.path:
+            sys.path.insert(0, str(where))
+            self._paths.append(str(where))
+        clear_entry_point_cache()
+        return where
+
+    def new_manager(self) -> "FlytePluginManager":
+        """Replace the sandbox's manager with a new one, as a fresh process would have."""
+        from flyte._plugins.manager import FlytePluginManager, set_plugin_manager
+
+        self.registry._clear()
+        self.manager = FlytePluginManager()
+        set_plugin_manager(self.manager)
+        return self.manager
+
+
+def _type_engine_state() -> Optional[Dict[str, Any]]:
+    engine = sys.modules.get("flyte.types._type_engine")
+    te = getattr(engine, "TypeEngine", None)
+    if te is None:
+        return None
+    state = {}
+    for attr, value in vars(te).items():
+        if attr.startswith("_") and not attr.startswith("__") and isinstance(value, (dict, list, bool)):
+            state[attr] = value.copy() if isinstance(value, (dict, list)) else value
+    return {"engine": te, "state": state}
+
+
+def _restore_type_engine(saved: Optional[Dict[str, Any]]) -> None:
+    if saved is None:
+        return
+    te = saved["engine"]
+    for attr, value in saved["state"].items():
+        setattr(te, attr, value)
+
+
+@contextmanager
+def isolated_plugins(root: Path) -> Iterator[PluginSandbox]:
+    """Run a block with a fresh plugin manager and an empty task plugin registry.
+
+    Fake distributions installed through the sandbox go under ``root``. Afterwards the previous
+    manager, registry contents, type engine registrations, ``sys.path`` and the modules
+    imported from ``root`` are restored.
+    """
+    from flyte._plugins.manager import FlytePluginManager, clear_entry_point_cache, set_plugin_manager
+    from flyte._plugins.registry import TaskPluginRegistry
+
+    saved_registry = TaskPluginRegistry._snapshot()
+    saved_types = _type_engine_state()
+    TaskPluginRegistry._clear()
+    manager = FlytePluginManager()
+    previous = set_plugin_manager(manager)
+    clear_entry_point_cache()
+    sandbox = PluginSandbox(registry=TaskPluginRegistry, manager=manager, root=Path(root))
+    try:
+        yield sandbox
+    finally:
+        set_plugin_manager(previous)
+        TaskPluginRegistry._restore(saved_registry)
+        _restore_type_engine(saved_types)
+        for p in sandbox._paths:
+            while p in sys.path:
+                sys.path.remove(p)
+        prefix = str(Path(root).resolve())
+        for mod_name, mod in list(sys.modules.items()):
+            f = getattr(mod, "__file__", None)
+            if f and os.path.realpath(f).startswith(prefix):
+                del sys.modules[mod_name]
+        clear_entry_point_cache()
+
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - only the fixtures need pytest
+    pytest = None  # type: ignore[assignment]
+
+if pytest is not None:
+
+    @pytest.fixture
+    def fresh_plugin_registry(tmp_path_factory: Any) -> Iterator[PluginSandbox]:
+        """An isolated plugin manager and task plugin registry (see :class:`PluginSandbox`)."""
+        with isolated_plugins(tmp_path_factory.mktemp("flyte-plugins")) as sandbox:
+            yield sandbox
+
+    @pytest.fixture
+    def local_store(tmp_path: Path, monkeypatch: Any) -> Iterator[Path]:
+        """A temporary local store: ``FLYTE_HOME`` and ``FLYTE_LOCAL_STORE`` in ``tmp_path``.
+
+        Yields the path of the SQLite database (created on first use by the engine).
+        """
+        from flyte import _initialize
+
+        home = tmp_path / "flyte-home"
+        home.mkdir()
+        db = home / "local.db"
+        monkeypatch.setenv("FLYTE_HOME", str(home))
+        monkeypatch.setenv("FLYTE_LOCAL_STORE", str(db))
+        monkeypatch.setenv("FLYTE_RAW_DATA_PATH", str(home / "data"))
+        _initialize.reset()
+        try:
+            yield db
+        finally:
+            _initialize.reset()
