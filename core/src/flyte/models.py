@@ -244,6 +244,8 @@ class TaskContext:
     task_action: Optional[Any] = None
     attempt_number: int = 0
     task_name: str = ""
+    # Set while ``post`` runs after a failed ``execute``, so teardown can see what went wrong.
+    error: Optional[BaseException] = None
 
     def is_in_cluster(self) -> bool:
         """True when running inside a cluster (not on the local engine)."""

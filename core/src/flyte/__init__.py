@@ -1,0 +1,106 @@
+"""flyte: typed compute tasks in Python.
+
+Write typed functions as tasks of a ``TaskEnvironment``, run them on this machine with
+``flyte.run``, and describe them to clusters without changing code.
+
+Public names are loaded on first use, so ``import flyte`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from flyte._version import __version__
+
+logger = logging.getLogger("flyte")
+
+_LAZY = {
+    # value types
+    "Resources": "flyte._resources",
+    "Device": "flyte._resources",
+    "DeviceClass": "flyte._resources",
+    "GPU": "flyte._resources",
+    "TPU": "flyte._resources",
+    "Neuron": "flyte._resources",
+    "AMD_GPU": "flyte._resources",
+    "HABANA_GAUDI": "flyte._resources",
+    "Cache": "flyte._cache",
+    "CachePolicy": "flyte._cache",
+    "CacheRequest": "flyte._cache",
+    "RetryStrategy": "flyte._retry",
+    "Timeout": "flyte._timeout",
+    "TimeoutType": "flyte._timeout",
+    "Secret": "flyte._secret",
+    "SecretRequest": "flyte._secret",
+    "PodTemplate": "flyte._pod",
+    "Image": "flyte._image",
+    "ReusePolicy": "flyte._reusable",
+    "Trigger": "flyte._trigger",
+    "Cron": "flyte._trigger",
+    "FixedRate": "flyte._trigger",
+    "TriggerTime": "flyte._trigger",
+    "Link": "flyte._link",
+    "Documentation": "flyte._docs",
+    # environments and tasks
+    "Environment": "flyte._environment",
+    "TaskEnvironment": "flyte._environment",
+    "TaskTemplate": "flyte._task",
+    "AsyncFunctionTaskTemplate": "flyte._task",
+    # running
+    "init": "flyte._initialize",
+    "init_from_config": "flyte._initialize",
+    "current_project": "flyte._initialize",
+    "current_domain": "flyte._initialize",
+    "ctx": "flyte._context",
+    "custom_context": "flyte._custom_context",
+    "get_custom_context": "flyte._custom_context",
+    "run": "flyte._engine.run",
+    "with_runcontext": "flyte._engine.run",
+    "group": "flyte._engine.run",
+    "map": "flyte._map",
+    "trace": "flyte._trace",
+}
+
+__all__ = sorted([*_LAZY, "__version__", "logger", "version"])
+
+
+def version() -> str:
+    """The version of the flyte SDK."""
+    return __version__
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flyte' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from flyte._cache import Cache, CachePolicy, CacheRequest
+    from flyte._context import ctx
+    from flyte._custom_context import custom_context, get_custom_context
+    from flyte._docs import Documentation
+    from flyte._engine.run import group, run, with_runcontext
+    from flyte._environment import Environment, TaskEnvironment
+    from flyte._image import Image
+    from flyte._initialize import current_domain, current_project, init, init_from_config
+    from flyte._link import Link
+    from flyte._map import map
+    from flyte._pod import PodTemplate
+    from flyte._resources import AMD_GPU, GPU, HABANA_GAUDI, TPU, Device, DeviceClass, Neuron, Resources
+    from flyte._retry import RetryStrategy
+    from flyte._reusable import ReusePolicy
+    from flyte._secret import Secret, SecretRequest
+    from flyte._task import AsyncFunctionTaskTemplate, TaskTemplate
+    from flyte._timeout import Timeout, TimeoutType
+    from flyte._trace import trace
+    from flyte._trigger import Cron, FixedRate, Trigger, TriggerTime

@@ -1,0 +1,1 @@
+"""The local engine: controller, runs, the local store."""

@@ -1,0 +1,328 @@
+"""The local controller: runs every task call (action) of a run in this process.
+
+For each call it binds and type-checks the inputs, consults the cache, runs
+``pre -> execute -> post`` under the task's timeout and retries, type-checks the outputs and
+records the action. Nothing above the controller knows which controller is in use: a cluster
+controller would implement the same ``submit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol, Tuple
+
+from flyte._context import current_custom_context, current_task_context
+from flyte.errors import (
+    BaseRuntimeError,
+    FlyteError,
+    RuntimeUserError,
+    TaskTimeoutError,
+    TraceDoesNotAllowNestedTasksError,
+    TypeValidationError,
+)
+from flyte.models import ActionID, GroupData, RawDataPath, TaskContext
+
+if TYPE_CHECKING:
+    from flyte._engine.run import RunState
+
+logger = logging.getLogger("flyte")
+
+__all__ = ["Controller", "LocalController"]
+
+_EMPTY = inspect.Parameter.empty
+
+
+class Controller(Protocol):
+    """What the SDK needs from whatever executes actions."""
+
+    async def submit(self, task: Any, args: tuple, kwargs: dict) -> Any:
+        """Run one call of ``task`` with these arguments and return its output (or raise)."""
+
+    async def cancel_all(self) -> None:
+        """Cancel everything still running."""
+
+
+@dataclass
+class _Plan:
+    """Per-task facts computed once: the engine's hot path reads only these."""
+
+    names: Tuple[str, ...]
+    input_types: Dict[str, Any]
+    defaults: Dict[str, Any]
+    output_names: Tuple[str, ...]
+    output_types: Dict[str, Any]
+    cache: Any  # flyte.Cache or None when disabled
+    attempts: int
+    timeout: Optional[float]
+    env: Dict[str, str]
+    secrets: tuple
+
+
+def _plan(task: Any) -> _Plan:
+    plan = task.__dict__.get("_flyte_plan")
+    if plan is not None:
+        return plan
+    from flyte._cache import cache_from_request
+    from flyte._retry import RetryStrategy
+    from flyte._timeout import timeout_seconds
+
+    iface = task.interface
+    cache = cache_from_request(task.cache)
+    if cache is not None and getattr(cache, "behavior", "disable") == "disable":
+        cache = None
+    retries = task.retries.count if isinstance(task.retries, RetryStrategy) else int(task.retries or 0)
+    secrets: tuple = ()
+    if task.secrets:
+        from flyte._secret import secrets_from_request
+
+        secrets = tuple(secrets_from_request(task.secrets))
+    plan = _Plan(
+        names=tuple(iface.inputs),
+        input_types={k: t for k, (t, _) in iface.inputs.items()},
+        defaults={k: d for k, (_, d) in iface.inputs.items() if d is not _EMPTY},
+        output_names=tuple(iface.outputs),
+        output_types=dict(iface.outputs),
+        cache=cache,
+        attempts=retries + 1,
+        timeout=timeout_seconds(task.timeout),
+        env=dict(task.env_vars or {}),
+        secrets=secrets,
+    )
+    task.__dict__["_flyte_plan"] = plan
+    return plan
+
+
+def _bind(task: Any, plan: _Plan, args: tuple, kwargs: dict) -> Dict[str, Any]:
+    names = plan.names
+    if len(args) > len(names):
+        raise TypeValidationError(
+            "arguments", args, f"at most {len(names)} positional arguments ({', '.join(names) or 'no inputs'})", owner=f"task {task.name}"
+        )
+    bound = dict(zip(names, args)) if args else {}
+    for k, v in kwargs.items():
+        if k not in plan.input_types:
+            raise TypeValidationError(
+                f"input {k!r}", v, f"one of the task's inputs: {', '.join(names) or '(none)'}", owner=f"task {task.name}"
+            )
+        if k in bound:
+            raise TypeValidationError(f"input {k!r}", v, "a value given once, not positionally and by name", owner=f"task {task.name}")
+        bound[k] = v
+    if len(bound) != len(names):
+        for k in names:
+            if k not in bound:
+                if k in plan.defaults:
+                    bound[k] = plan.defaults[k]
+                else:
+                    raise TypeValidationError(
+                        f"input {k!r}",
+                        None,
+                        f"a value of type {_tname(plan.input_types[k])} (the input is required and was not given)",
+                        owner=f"task {task.name}",
+                    )
+    return bound
+
+
+def _tname(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or repr(tp).replace("typing.", "")
+
+
+def _outputs_to_dict(task: Any, plan: _Plan, value: Any) -> Dict[str, Any]:
+    n = len(plan.output_names)
+    if n == 0:
+        return {}
+    if n == 1:
+        return {plan.output_names[0]: value}
+    if not isinstance(value, tuple) or len(value) != n:
+        raise TypeValidationError(
+            "output", value, f"a tuple of {n} values ({', '.join(plan.output_names)})", owner=f"task {task.name}"
+        )
+    return dict(zip(plan.output_names, value))
+
+
+def _dict_to_outputs(plan: _Plan, values: Dict[str, Any], original: Any) -> Any:
+    n = len(plan.output_names)
+    if n == 0:
+        return None
+    if n == 1:
+        return values[plan.output_names[0]]
+    out = tuple(values[k] for k in plan.output_names)
+    if original is not None and hasattr(type(original), "_fields"):
+        return type(original)(*out)
+    return out
+
+
+def user_error(task_name: str, e: BaseException) -> BaseRuntimeError:
+    """The error a caller sees for an exception raised by user code, keeping its traceback."""
+    if isinstance(e, BaseRuntimeError):
+        return e
+    err = RuntimeUserError(type(e).__name__, str(e) or type(e).__name__)
+    err.__cause__ = e
+    err.traceback = "".join(traceback.format_exception(type(e), e, e.__traceback__))  # type: ignore[attr-defined]
+    err.task_name = task_name  # type: ignore[attr-defined]
+    return err
+
+
+def error_record(e: BaseException) -> Dict[str, str]:
+    tb = getattr(e, "traceback", None)
+    if tb is None:
+        cause = e.__cause__ or e
+        tb = "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
+    kind = getattr(e, "code", None) or type(e).__name__
+    return {"type": kind, "message": str(e), "traceback": tb}
+
+
+async def _maybe_await(v: Any) -> Any:
+    if inspect.isawaitable(v):
+        return await v
+    return v
+
+
+class LocalController:
+    """Runs actions in this process: async bodies on the run's loop, sync bodies in threads."""
+
+    def __init__(self, state: "RunState"):
+        self.state = state
+
+    async def cancel_all(self) -> None:  # actions are awaited by their callers; cancelling the root cancels all
+        return None
+
+    async def submit(self, task: Any, args: tuple, kwargs: dict) -> Any:
+        from flyte._trace import in_trace
+        from flyte.types import convert_boundary
+
+        if in_trace():
+            raise TraceDoesNotAllowNestedTasksError(
+                f"task {task.name} was called inside a @flyte.trace function; traces cannot start tasks"
+            )
+        state = self.state
+        plan = _plan(task)
+        inputs = _bind(task, plan, args, kwargs)
+        inputs = await convert_boundary(inputs, plan.input_types, owner=f"task {task.name}", direction="input")
+
+        parent = current_task_context.get()
+        action_name = state.next_action_name()
+        custom = state.custom_context if parent is None else parent.custom_context
+        block = current_custom_context.get()
+        if block:
+            custom = {**custom, **block}
+        group = state.current_group()
+        store = state.store
+        if store is not None:
+            store.action_started(state.run_name, action_name, parent.action.name if parent else None, task.name, group, 0)
+
+        cache_key = None
+        cache = plan.cache
+        if cache is not None and not state.disable_run_cache:
+            cache_key = await state.cache_key(task, cache, inputs, plan.input_types)
+            if cache.behavior == "auto" and not state.overwrite_cache:
+                hit = await state.cache_lookup(cache_key, plan.output_types)
+                if hit is not None:
+                    if store is not None:
+                        store.action_finished(state.run_name, action_name, "succeeded", cache_status="hit")
+                    return _dict_to_outputs(plan, hit, None)
+
+        tctx = TaskContext(
+            action=ActionID(name=action_name, run_name=state.run_name, project=state.project, domain=state.domain),
+            raw_data_path=state.raw_path,
+            output_path=state.run_base_dir,
+            run_base_dir=state.run_base_dir,
+            mode="local",
+            custom_context=custom,
+            disable_run_cache=state.disable_run_cache,
+            group_data=GroupData(group) if group else None,
+            run_start_time=state.start_time,
+            task_name=task.name,
+        )
+        attempt = 0
+        while True:
+            try:
+                result = await self._attempt(task, plan, tctx, inputs, attempt)
+                break
+            except asyncio.CancelledError:
+                if store is not None:
+                    store.action_finished(state.run_name, action_name, "aborted")
+                raise
+            except BaseException as e:
+                if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                    raise
+                err = e if isinstance(e, (BaseRuntimeError, FlyteError)) else user_error(task.name, e)
+                attempt += 1
+                if attempt < plan.attempts:
+                    logger.info("task %s attempt %d failed (%s); retrying", task.name, attempt, err)
+                    if store is not None:
+                        store.action_started(state.run_name, action_name, parent.action.name if parent else None, task.name, group, attempt)
+                    continue
+                if store is not None:
+                    store.action_finished(state.run_name, action_name, "failed", error=error_record(err))
+                if err is e:
+                    raise
+                raise err from e
+
+        outputs = _outputs_to_dict(task, plan, result)
+        if outputs:
+            outputs = await convert_boundary(outputs, plan.output_types, owner=f"task {task.name}", direction="output")
+        if cache_key is not None:
+            await state.cache_store(cache_key, task.name, outputs, plan.output_types)
+        if store is not None:
+            store.action_finished(
+                state.run_name, action_name, "succeeded", cache_status="miss" if cache_key is not None else None
+            )
+        return _dict_to_outputs(plan, outputs, result)
+
+    async def _attempt(self, task: Any, plan: _Plan, tctx: TaskContext, inputs: Dict[str, Any], attempt: int) -> Any:
+        if attempt:
+            tctx = tctx.replace(attempt_number=attempt)
+        if plan.env or plan.secrets:
+            self._apply_environment(task, plan)
+        token = current_task_context.set(tctx)
+        try:
+            if plan.timeout:
+                try:
+                    async with asyncio.timeout(plan.timeout):
+                        return await self._lifecycle(task, tctx, inputs)
+                except TimeoutError as e:
+                    raise TaskTimeoutError(
+                        f"task {task.name} (action {tctx.action.name}) exceeded its timeout of {plan.timeout:g}s and was cancelled"
+                    ) from e
+            return await self._lifecycle(task, tctx, inputs)
+        finally:
+            current_task_context.reset(token)
+
+    async def _lifecycle(self, task: Any, tctx: TaskContext, inputs: Dict[str, Any]) -> Any:
+        data = await _maybe_await(task.pre(**inputs))
+        if data:
+            tctx = tctx.replace(data=data)
+            current_task_context.set(tctx)
+        try:
+            result = await task.execute(**inputs)
+        except BaseException as e:
+            # Teardown runs also when the body fails, times out or is cancelled; post sees the error.
+            current_task_context.set(tctx.replace(error=e))
+            try:
+                await _maybe_await(task.post(None))
+            except Exception as post_error:  # the body's error is the one to report
+                logger.warning("post of task %s failed after the task failed: %s", task.name, post_error)
+            raise
+        post_value = await _maybe_await(task.post(result))
+        return result if post_value is None else post_value
+
+    def _apply_environment(self, task: Any, plan: _Plan) -> None:
+        # Local tasks share this process: env vars and resolved secrets are set process-wide,
+        # never recorded anywhere.
+        if plan.env:
+            os.environ.update(plan.env)
+        for secret in plan.secrets:
+            from flyte._secret import resolve_secret_locally
+
+            if secret.as_env_var:
+                os.environ[secret.as_env_var] = resolve_secret_locally(secret)
+
+
+def now() -> float:
+    return time.time()
