@@ -1,0 +1,1 @@
+"""The ``flyte`` command line interface (entry point: :func:`flyte.cli.main.main`)."""

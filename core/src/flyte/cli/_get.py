@@ -1,0 +1,187 @@
+"""``flyte get``: read runs, their actions and their logs from the local store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+import click
+
+from flyte.cli._common import echo_json, echo_table, format_duration, format_time, output_option
+
+if TYPE_CHECKING:
+    from flyte._engine.store import ActionRecord, LocalStore, RunRecord
+
+__all__ = ["get"]
+
+
+def _store_path() -> Path:
+    from flyte._initialize import get_config
+
+    return get_config().default_store_path()
+
+
+def _open_store() -> Optional["LocalStore"]:
+    """The configured store, or None when nothing was ever recorded (reading creates no file)."""
+    from flyte._engine.store import LocalStore
+
+    path = _store_path()
+    if not path.exists():
+        return None
+    return LocalStore(path)
+
+
+def _require_store(run_name: str) -> "LocalStore":
+    store = _open_store()
+    if store is None:
+        from flyte._engine.store import RunNotFoundError
+
+        raise RunNotFoundError(run_name, _store_path())
+    return store
+
+
+@click.group()
+def get() -> None:
+    """Show recorded runs, a run's actions, and captured logs."""
+
+
+@get.command("runs")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Most recent runs to show.")
+@output_option
+def get_runs(limit: int, output: str) -> None:
+    """List the most recent runs, newest first."""
+    store = _open_store()
+    runs: List["RunRecord"] = []
+    if store is not None:
+        with store:
+            runs = store.list_runs(limit=limit)
+    if output == "json":
+        echo_json([r.to_dict() for r in runs])
+        return
+    if not runs:
+        click.echo(f"No runs recorded in {_store_path()}.")
+        return
+    echo_table(
+        ["NAME", "TASK", "STATUS", "STARTED", "DURATION", "ERROR"],
+        (
+            [
+                r.name,
+                r.task_name,
+                r.status,
+                format_time(r.start_time),
+                format_duration(r.duration),
+                _short_error(r),
+            ]
+            for r in runs
+        ),
+    )
+
+
+def _short_error(rec: Any, limit: int = 60) -> Optional[str]:
+    if rec.error is None:
+        return None
+    text = f"{rec.error.type}: {rec.error.message}".replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _field_lines(run: "RunRecord") -> List[tuple]:
+    owner = f"pid {run.pid} on {run.hostname}" if run.pid is not None else None
+    return [
+        ("Run", run.name),
+        ("Task", run.task_name),
+        ("Status", run.status),
+        ("Mode", run.mode),
+        ("Started", format_time(run.start_time)),
+        ("Ended", format_time(run.end_time)),
+        ("Duration", format_duration(run.duration)),
+        ("Owner", owner),
+        ("Inputs", run.inputs),
+        ("Outputs", run.outputs),
+    ]
+
+
+def _action_rows(actions: List["ActionRecord"]) -> List[List[Any]]:
+    return [
+        [
+            a.name,
+            a.parent,
+            a.task_name,
+            a.group,
+            a.status,
+            a.attempts,
+            a.cache_status,
+            format_time(a.start_time),
+            format_duration(a.duration),
+        ]
+        for a in actions
+    ]
+
+
+@get.command("run")
+@click.argument("name")
+@output_option
+def get_run(name: str, output: str) -> None:
+    """Show run NAME: its status, timings, actions and error (with traceback)."""
+    with _require_store(name) as store:
+        run = store.get_run(name)
+        actions = store.get_actions(name)
+    if output == "json":
+        doc: Dict[str, Any] = run.to_dict()
+        doc["actions"] = [a.to_dict() for a in actions]
+        echo_json(doc)
+        return
+    width = max(len(k) for k, _ in _field_lines(run)) + 1
+    for key, value in _field_lines(run):
+        if value is not None:
+            click.echo(f"{key + ':':<{width}} {value}")
+    click.echo()
+    if actions:
+        click.echo(f"Actions ({len(actions)}):")
+        echo_table(
+            ["ACTION", "PARENT", "TASK", "GROUP", "STATUS", "ATTEMPTS", "CACHE", "STARTED", "DURATION"],
+            _action_rows(actions),
+        )
+    else:
+        click.echo("No actions recorded.")
+    failed = [a for a in actions if a.error is not None]
+    if failed:
+        click.echo()
+        click.echo("Failed actions:")
+        for a in failed:
+            click.echo(f"  {a.name}: {_short_error(a, limit=200)}")
+    error = run.error
+    if error is None and failed:
+        error = failed[0].error
+    if error is not None:
+        click.echo()
+        click.echo(f"Failure: {error.type}: {error.message}")
+        if error.traceback:
+            click.echo(error.traceback.rstrip("\n"))
+
+
+@get.command("logs")
+@click.argument("name")
+@click.option("--action", "action", default=None, help="Only the output of this action.")
+@output_option
+def get_logs(name: str, action: Optional[str], output: str) -> None:
+    """Print what the actions of run NAME wrote to stdout and stderr, in order."""
+    with _require_store(name) as store:
+        logs = store.get_logs(name, action)
+    if output == "json":
+        echo_json([lg.to_dict() for lg in logs])
+        return
+    if not logs:
+        where = f"action {action!r} of run {name!r}" if action else f"run {name!r}"
+        click.echo(f"No logs recorded for {where}.", err=True)
+        return
+    # With several actions interleaved, prefix each line with its action to keep them apart.
+    prefix = len({lg.action_name for lg in logs}) > 1
+    at_line_start = True
+    for lg in logs:
+        for piece in lg.text.splitlines(keepends=True):
+            if prefix and at_line_start:
+                click.echo(f"[{lg.action_name}] ", nl=False)
+            click.echo(piece, nl=False)
+            at_line_start = piece.endswith("\n")
+    if not at_line_start:
+        click.echo()
