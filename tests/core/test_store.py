@@ -86,8 +86,8 @@ def test_default_path_comes_from_config(tmp_path: Path, monkeypatch):
 
 def test_run_lifecycle_and_records(store: LocalStore):
     store.start_run("r1", "mod.main", '{"x": "1"}')
-    store.action_started("r1", "a0", None, "mod.main", None, 1)
-    store.action_started("r1", "a1", "a0", "mod.child", "grp", 1)
+    store.action_started("r1", "a0", None, "mod.main", None, 0)
+    store.action_started("r1", "a1", "a0", "mod.child", "grp", 0)
     store.action_finished("r1", "a1", "succeeded", cache_status="hit")
     store.append_log("r1", "a1", "stdout", "hello\n")
     store.append_log("r1", "a1", "stderr", "warn\n")
@@ -151,16 +151,16 @@ def test_retries_merge_into_one_action_in_one_batch_and_across_batches(store: Lo
     store.start_run("r", "t", "{}")
     err = {"type": "RuntimeError", "message": "flaky"}
     # All in one batch.
-    store.action_started("r", "a", None, "t", None, 1)
+    store.action_started("r", "a", None, "t", None, 0)
     store.action_finished("r", "a", "failed", error=err)
-    store.action_started("r", "a", None, "t", None, 2)
+    store.action_started("r", "a", None, "t", None, 1)
     store.action_finished("r", "a", "succeeded", cache_status="miss")
     # Across batches.
-    store.action_started("r", "b", None, "t", None, 1)
+    store.action_started("r", "b", None, "t", None, 0)
     store.flush()
     store.action_finished("r", "b", "failed", error=err)
     store.flush()
-    store.action_started("r", "b", None, "t", None, 2)
+    store.action_started("r", "b", None, "t", None, 1)
     store.flush()
     first_start = store.get_actions("r")[1].start_time
     store.action_finished("r", "b", "succeeded")
@@ -175,7 +175,7 @@ def test_writes_are_batched_and_flushed_in_background(store: LocalStore, db: Pat
     n = 3000
     t0 = time.perf_counter()
     for i in range(n):
-        store.action_started("big", f"a{i}", None, "t", None, 1)
+        store.action_started("big", f"a{i}", None, "t", None, 0)
         store.action_finished("big", f"a{i}", "succeeded")
     enqueue_s = time.perf_counter() - t0
     # Recording must be cheap on the caller's thread: far below a transaction per action.
@@ -203,7 +203,7 @@ def test_threads_share_a_store(store: LocalStore):
     def work(k: int) -> None:
         try:
             for i in range(200):
-                store.action_started("thr", f"{k}-{i}", None, "t", None, 1)
+                store.action_started("thr", f"{k}-{i}", None, "t", None, 0)
                 store.action_finished("thr", f"{k}-{i}", "succeeded")
                 if i % 20 == 0:
                     store.cache_put(f"{k}-{i}", b"v%d" % i, "t")
@@ -246,7 +246,7 @@ with LocalStore(db) as s:
         run = f"{tag}-run{r}"
         s.start_run(run, "t", "{}")
         for i in range(150):
-            s.action_started(run, f"a{i}", None, "t", None, 1)
+            s.action_started(run, f"a{i}", None, "t", None, 0)
             s.action_finished(run, f"a{i}", "succeeded", cache_status="miss")
             if i % 30 == 0:
                 s.append_log(run, f"a{i}", "stdout", f"line {i}")
@@ -286,8 +286,8 @@ from pathlib import Path
 from flyte._engine.store import LocalStore
 s = LocalStore(Path(sys.argv[1]))
 s.start_run("victim", "t", "{}")
-s.action_started("victim", "a0", None, "t", None, 1)
-s.action_started("victim", "a1", "a0", "t", None, 1)
+s.action_started("victim", "a0", None, "t", None, 0)
+s.action_started("victim", "a1", "a0", "t", None, 0)
 s.action_finished("victim", "a1", "succeeded")
 s.flush()
 s.cache_put("from-victim", b"kept", "t")
@@ -357,7 +357,7 @@ def test_cache_is_shared_across_processes(store: LocalStore, db: Path):
 
 def _forked_writer(store: LocalStore) -> None:
     store.start_run("from-fork", "t", "{}")
-    store.action_started("from-fork", "a", None, "t", None, 1)
+    store.action_started("from-fork", "a", None, "t", None, 0)
     store.finish_run("from-fork", "succeeded")
     store.close()
 
@@ -365,7 +365,7 @@ def _forked_writer(store: LocalStore) -> None:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_store_survives_fork(store: LocalStore):
     store.start_run("parent", "t", "{}")
-    store.action_started("parent", "p", None, "t", None, 1)  # buffered, belongs to the parent only
+    store.action_started("parent", "p", None, "t", None, 0)  # buffered, belongs to the parent only
     proc = multiprocessing.get_context("fork").Process(target=_forked_writer, args=(store,))
     proc.start()
     proc.join(30)
@@ -378,10 +378,10 @@ def test_store_survives_fork(store: LocalStore):
 def test_closed_store_refuses_writes(db: Path):
     s = LocalStore(db)
     s.start_run("r", "t", "{}")
-    s.action_started("r", "a", None, "t", None, 1)
+    s.action_started("r", "a", None, "t", None, 0)
     s.close()
     s.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
-        s.action_started("r", "b", None, "t", None, 1)
+        s.action_started("r", "b", None, "t", None, 0)
     with LocalStore(db) as again:
         assert [a.name for a in again.get_actions("r")] == ["a"]  # flushed by close

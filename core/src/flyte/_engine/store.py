@@ -799,7 +799,11 @@ class LocalStore:
         group: Optional[str],
         attempt: int,
     ) -> None:
-        """Record that an attempt of an action started (attempts count from 1)."""
+        """Record that an attempt of an action started.
+
+        ``attempt`` is the 0-based attempt number (``TaskContext.attempt_number``): 0 for the
+        first try, 1 for the first retry. The record counts attempts, so it holds ``attempt + 1``.
+        """
         now = time.time()
 
         def add(p: _Pending) -> None:
@@ -814,7 +818,7 @@ class LocalStore:
                 task_name=task_name,
                 grp=group,
                 status="running",
-                attempts=max(rec["attempts"], int(attempt)),
+                attempts=max(rec["attempts"], int(attempt) + 1),
                 start_time=rec["start_time"] or now,
                 end_time=None,
                 error_type=None,
