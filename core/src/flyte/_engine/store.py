@@ -18,7 +18,6 @@ suite next to a notebook), so the store is built for that:
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import random
@@ -42,7 +41,6 @@ __all__ = [
     "LogRecord",
     "RunNotFoundError",
     "RunRecord",
-    "dumps_summary",
 ]
 
 logger = logging.getLogger("flyte.store")
@@ -549,7 +547,14 @@ class LocalStore:
         self._log_seq: Dict[Tuple[str, str], int] = {}
         self._action_seq = 0
         self._init_process_state()
-        self._writer = self._open_writer()
+        try:
+            self._writer = self._open_writer()
+        except sqlite3.DatabaseError as e:
+            raise ValidationError(
+                "local store",
+                str(self.path),
+                f"a readable SQLite database ({e}): move the file away or set FLYTE_LOCAL_STORE to another path",
+            ) from e
         _open_stores.add(self)
 
     def _init_process_state(self) -> None:
@@ -735,6 +740,9 @@ class LocalStore:
     # -- runs --------------------------------------------------------------------------------
     def start_run(self, name: str, task_name: str, inputs_summary: str, mode: str = "local") -> None:
         """Record a new run owned by this process, status "running". Written immediately.
+
+        ``inputs_summary`` is shown by ``flyte get run``: a short JSON text that must hold no
+        secret value. It is cut to a few KB.
 
         Raises ValidationError if a run of that name is already recorded.
         """
@@ -993,12 +1001,3 @@ class LocalStore:
             )
         return [LogRecord(r["run_name"], r["action_name"], r["seq"], r["stream"], r["text"], r["time"]) for r in rows]
 
-
-def dumps_summary(values: Dict[str, Any], limit: int = 200) -> str:
-    """A short JSON summary of named values for a run record (reprs, each cut to ``limit``)."""
-
-    def short(v: Any) -> str:
-        text = repr(v)
-        return text if len(text) <= limit else text[: limit - 3] + "..."
-
-    return json.dumps({k: short(v) for k, v in values.items()})
