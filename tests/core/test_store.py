@@ -385,3 +385,10 @@ def test_closed_store_refuses_writes(db: Path):
         s.action_started("r", "b", None, "t", None, 0)
     with LocalStore(db) as again:
         assert [a.name for a in again.get_actions("r")] == ["a"]  # flushed by close
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path):
+    bad = tmp_path / "notes.db"
+    bad.write_text("not an sqlite database " * 20)
+    with pytest.raises(ValidationError, match="notes.db.*FLYTE_LOCAL_STORE"):
+        LocalStore(bad)
