@@ -182,8 +182,8 @@ if pytest is not None:
         """
         from flyte import _initialize
 
-        home = tmp_path / "flyte-home"
-        home.mkdir()
+        home = tmp_path / "flyte-local-store"
+        home.mkdir(exist_ok=True)
         db = home / "local.db"
         monkeypatch.setenv("FLYTE_HOME", str(home))
         monkeypatch.setenv("FLYTE_LOCAL_STORE", str(db))

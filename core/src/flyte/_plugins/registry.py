@@ -65,6 +65,7 @@ class _Registry:
             raise TypeValidationError(
                 "plugin", plugin, "a subclass of flyte.extend.TaskTemplate",
                 owner=f"TaskPluginRegistry.register({_qualname(config_type)})",
+                detail=f"{_qualname(plugin) if isinstance(plugin, type) else type(plugin).__qualname__ + ' instance'} is not one",
             )
         missing = [m for m in REQUIRED_METHODS if not callable(getattr(plugin, m, None))]
         if missing:

@@ -1,0 +1,163 @@
+"""The hook contract: documented, complete in docs/PLUGINS.md, and strict about typos."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+from pathlib import Path
+
+import pytest
+
+from flyte._plugins import builtin, hookspecs
+from flyte._plugins.manager import FlytePluginManager
+from flyte.errors import PluginError
+from flyte.extend import hookimpl
+
+ROOT = Path(__file__).resolve().parents[2]
+HOOKS = sorted(n for n in dir(hookspecs) if n.startswith("flyte_"))
+
+
+def test_the_contract_has_the_hooks_the_framework_needs():
+    assert set(HOOKS) >= {
+        "flyte_register_task_plugins",
+        "flyte_register_type_transformers",
+        "flyte_register_app_types",
+        "flyte_task_container_args",
+        "flyte_kubernetes_objects",
+    }
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hook_is_documented_in_its_docstring(name):
+    doc = inspect.getdoc(getattr(hookspecs, name)) or ""
+    assert "**When:**" in doc, f"{name}: docstring must say when it is called"
+    assert "**Returns:**" in doc, f"{name}: docstring must say what it returns"
+    params = [p for p in inspect.signature(getattr(hookspecs, name)).parameters]
+    for p in params:
+        assert f"{p}:" in doc, f"{name}: parameter {p} is not documented"
+
+
+def test_every_hook_has_a_section_in_plugins_md():
+    text = (ROOT / "docs" / "PLUGINS.md").read_text()
+    documented = set(re.findall(r"^### `(flyte_\w+)\(", text, flags=re.M))
+    assert documented == set(HOOKS), f"missing: {set(HOOKS) - documented}, stale: {documented - set(HOOKS)}"
+
+
+def test_a_misspelled_marked_hookimpl_fails_naming_it(fresh_plugin_registry):
+    plugin = types.ModuleType("typo_plugin")
+
+    @hookimpl
+    def flyte_register_task_plugin(registry):  # missing the final "s"
+        pass
+
+    plugin.flyte_register_task_plugin = flyte_register_task_plugin
+    with pytest.raises(PluginError, match=r"flyte_register_task_plugin'.*did you mean 'flyte_register_task_plugins'"):
+        fresh_plugin_registry.manager.register(plugin)
+    assert not fresh_plugin_registry.manager.is_registered(plugin)
+
+
+def test_a_misspelled_unmarked_flyte_function_fails_too(fresh_plugin_registry):
+    class Plugin:
+        def flyte_kubernetes_object(self, task):  # singular
+            return []
+
+    with pytest.raises(PluginError, match="flyte_kubernetes_object'"):
+        fresh_plugin_registry.manager.register(Plugin())
+
+
+def test_builtin_plugin_passes_check_pending():
+    pm = FlytePluginManager()
+    pm.check_pending()
+    assert pm.is_registered(builtin)
+    assert "flyte.builtin" in pm.plugin_names()
+
+
+def test_hookimpls_may_take_a_subset_of_arguments(fresh_plugin_registry):
+    seen = []
+
+    class Plugin:
+        @hookimpl
+        def flyte_kubernetes_objects(self, task):
+            seen.append(task)
+            return [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": task}}]
+
+    fresh_plugin_registry.manager.register(Plugin())
+    objs = fresh_plugin_registry.manager.kubernetes_objects(task="t1", sctx=None, settings={})
+    assert seen == ["t1"]
+    assert objs == [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "t1"}}]
+
+
+def test_kubernetes_objects_from_several_plugins_are_concatenated(fresh_plugin_registry):
+    class A:
+        @hookimpl
+        def flyte_kubernetes_objects(self, task, sctx, settings):
+            return [{"kind": "A"}]
+
+    class B:
+        @hookimpl
+        def flyte_kubernetes_objects(self, task):
+            return None  # not my task
+
+    class C:
+        @hookimpl
+        def flyte_kubernetes_objects(self, settings):
+            return [{"kind": "C", "s": settings["k"]}]
+
+    for p in (A(), B(), C()):
+        fresh_plugin_registry.manager.register(p)
+    kinds = sorted(o["kind"] for o in fresh_plugin_registry.manager.kubernetes_objects("t", None, {"k": 1}))
+    assert kinds == ["A", "C"]
+
+
+def test_container_args_first_result_wins_and_none_means_no_override(fresh_plugin_registry):
+    pm = fresh_plugin_registry.manager
+    assert pm.task_container_args(task="t", sctx=None) is None
+
+    class Abstains:
+        @hookimpl(tryfirst=True)
+        def flyte_task_container_args(self, task, sctx):
+            return None
+
+    class Overrides:
+        @hookimpl
+        def flyte_task_container_args(self, task):
+            return ["python", "-m", "launcher", task]
+
+    pm.register(Abstains())
+    pm.register(Overrides())
+    assert pm.task_container_args(task="t", sctx=None) == ["python", "-m", "launcher", "t"]
+
+
+def test_historic_hooks_replay_for_late_plugins(fresh_plugin_registry):
+    pm = fresh_plugin_registry.manager
+    calls = []
+
+    class Registry:
+        def register(self, **kw):
+            calls.append(kw)
+
+    reg = Registry()
+    pm.register_app_types(reg)
+    pm.register_app_types(reg)  # once per registry
+
+    class Late:
+        @hookimpl
+        def flyte_register_app_types(self, registry):
+            registry.register(config_type=int, app_type=str)
+
+    pm.register(Late())
+    assert calls == [{"config_type": int, "app_type": str}]
+
+
+def test_an_error_inside_a_hook_during_registration_names_the_plugin(fresh_plugin_registry):
+    pm = fresh_plugin_registry.manager
+    pm.register_app_types(object())
+
+    class Broken:
+        @hookimpl
+        def flyte_register_app_types(self, registry):
+            raise RuntimeError("boom")
+
+    with pytest.raises(PluginError, match=r"Broken failed to register: RuntimeError: boom"):
+        pm.register(Broken())
