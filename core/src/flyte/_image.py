@@ -1,0 +1,701 @@
+"""``Image``: a container image described as a base plus layers; pure data, nothing is built here.
+
+Start from a base (``Image.from_debian_base()``, ``from_base(uri)``, ``from_dockerfile(...)``,
+``from_uv_script(...)``) and add layers with the ``with_*`` methods, each returning a new frozen
+``Image``. The image's tag is a hash of its content (base, layers, and the bytes of every local file
+a layer copies in), so the same definition gives the same ``uri`` on every machine, and any change
+gives a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from dataclasses import dataclass, field, fields
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Dict, Iterable, List, Literal, Optional, Tuple, Union
+
+from flyte.errors import TypeValidationError, ValidationError
+
+if TYPE_CHECKING:
+    from flyte._secret import Secret, SecretRequest
+
+__all__ = [
+    "AptPackages",
+    "Architecture",
+    "Commands",
+    "CopyConfig",
+    "DockerIgnore",
+    "Env",
+    "Image",
+    "Layer",
+    "PipOption",
+    "PipPackages",
+    "PythonWheels",
+    "Requirements",
+    "UVScript",
+    "WorkDir",
+]
+
+Architecture = Literal["linux/amd64", "linux/arm64"]
+_ARCHITECTURES: Tuple[str, ...] = ("linux/amd64", "linux/arm64")
+_DEFAULT_PLATFORMS: Tuple[str, ...] = ("linux/amd64", "linux/arm64")
+_DEFAULT_IMAGE_NAME = "flyte"
+_DEFAULT_REF_NAME = "default"
+# Where `with_local_v2` looks for locally built wheels of this package (``python -m build core``).
+DIST_FOLDER = Path(__file__).resolve().parents[2] / "dist"
+
+# Docker reference grammar: repository path components and tags.
+_NAME_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+_REGISTRY_RE = re.compile(r"^[A-Za-z0-9.-]+(?::\d+)?(?:/[a-z0-9._/-]+)?$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Folders that never belong in an image's identity: VCS data and caches.
+_SKIP_DIRS = {".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".venv", "node_modules"}
+
+
+def _strings(field_name: str, values: Iterable[object], owner: str) -> Tuple[str, ...]:
+    out: List[str] = []
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            out.extend(_strings(field_name, v, owner))
+        elif isinstance(v, str) and v.strip():
+            out.append(v)
+        else:
+            raise ValidationError(field_name, v, "non-empty strings", owner=owner)
+    return tuple(out)
+
+
+def _secret_mounts(value: Optional["SecretRequest"]) -> Optional[Tuple["Secret", ...]]:
+    if not value:
+        return None
+    from flyte._secret import secrets_from_request
+
+    return tuple(secrets_from_request(value))
+
+
+def _update_with_path(hasher: "hashlib._Hash", path: Path) -> None:
+    """Mix a local file or folder into the hash: names relative to it and the bytes of each file.
+
+    A path missing here (an image definition evaluated inside a container) contributes its name only.
+    """
+    if path.is_file():
+        hasher.update(b"file\0")
+        hasher.update(path.read_bytes())
+        return
+    if not path.is_dir():
+        hasher.update(f"missing\0{path}".encode())
+        return
+    hasher.update(b"dir\0")
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for name in sorted(files):
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            full = Path(root) / name
+            hasher.update(full.relative_to(path).as_posix().encode() + b"\0")
+            if full.is_file():
+                hasher.update(full.read_bytes())
+
+
+def _update_with_text(hasher: "hashlib._Hash", *parts: object) -> None:
+    for p in parts:
+        hasher.update(repr(p).encode() + b"\0")
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layer:
+    """One step of an image definition. Subclasses say how they contribute to the image's hash."""
+
+    def update_hash(self, hasher: "hashlib._Hash") -> None:
+        """Mix everything that affects the built image into ``hasher``: the layer's fields and the
+        content of the local files it copies in."""
+        _update_with_text(hasher, type(self).__name__)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Path):
+                _update_with_path(hasher, value)
+            else:
+                _update_with_text(hasher, f.name, value)
+
+    def validate(self) -> None:
+        """Check what can only be checked where the image is built (local files exist)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipOption:
+    """Options of a ``pip install`` layer."""
+
+    index_url: Optional[str] = None
+    extra_index_urls: Optional[Tuple[str, ...]] = None
+    pre: bool = False
+    extra_args: Optional[str] = None
+    secret_mounts: Optional[Tuple["Secret", ...]] = None
+
+    def get_pip_install_args(self) -> List[str]:
+        """The pip arguments these options stand for."""
+        args = [f"--index-url {self.index_url}"] if self.index_url else []
+        args += [f"--extra-index-url {u}" for u in self.extra_index_urls or ()]
+        if self.pre:
+            args.append("--pre")
+        if self.extra_args:
+            args.append(self.extra_args)
+        return args
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipPackages(PipOption, Layer):
+    """``pip install`` of the named packages."""
+
+    packages: Optional[Tuple[str, ...]] = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Requirements(PipOption, Layer):
+    """``pip install -r`` of a local requirements file (its content is part of the image's hash)."""
+
+    file: Path
+
+    def validate(self) -> None:
+        if not self.file.is_file():
+            raise ValidationError("file", str(self.file), "an existing requirements file", owner="with_requirements")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PythonWheels(PipOption, Layer):
+    """Install the wheels of ``package_name`` found in a local folder."""
+
+    wheel_dir: Path
+    package_name: str
+
+    def update_hash(self, hasher: "hashlib._Hash") -> None:
+        _update_with_text(hasher, "PythonWheels", self.package_name, self.get_pip_install_args())
+        wheels = sorted(self.wheel_dir.glob("*.whl")) if self.wheel_dir.is_dir() else []
+        for wheel in wheels:
+            _update_with_text(hasher, wheel.name)
+            _update_with_path(hasher, wheel)
+        if not wheels:
+            _update_with_text(hasher, str(self.wheel_dir))
+
+    def validate(self) -> None:
+        if not any(self.wheel_dir.glob("*.whl")):
+            raise ValidationError("wheel_dir", str(self.wheel_dir), "a folder holding built wheels", owner="with_local_v2")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UVScript(PipOption, Layer):
+    """Install the dependencies a script declares in its inline ``# /// script`` metadata."""
+
+    script: Path
+
+    def validate(self) -> None:
+        if not self.script.is_file() or self.script.suffix != ".py":
+            raise ValidationError("script", str(self.script), "an existing .py file", owner="from_uv_script")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AptPackages(Layer):
+    """``apt-get install`` of the named packages."""
+
+    packages: Tuple[str, ...]
+    secret_mounts: Optional[Tuple["Secret", ...]] = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Commands(Layer):
+    """Shell commands run while building (each a ``RUN`` step)."""
+
+    commands: Tuple[str, ...]
+    secret_mounts: Optional[Tuple["Secret", ...]] = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkDir(Layer):
+    """The working directory of the image."""
+
+    workdir: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Env(Layer):
+    """Environment variables of the image."""
+
+    env_vars: Tuple[Tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_dict(cls, envs: Dict[str, str]) -> "Env":
+        """An ``Env`` layer from a dict."""
+        return cls(env_vars=tuple(envs.items()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyConfig(Layer):
+    """Copy a local file (``path_type=0``) or folder (``path_type=1``) into the image at ``dst``."""
+
+    path_type: Literal[0, 1]
+    src: Path
+    dst: str
+
+    def validate(self) -> None:
+        ok = self.src.is_file() if self.path_type == 0 else self.src.is_dir()
+        if not ok:
+            kind = "file" if self.path_type == 0 else "folder"
+            raise ValidationError("src", str(self.src), f"an existing {kind}", owner="Image")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DockerIgnore(Layer):
+    """A ``.dockerignore`` file applied to the copy layers."""
+
+    path: Path
+
+
+# ---------------------------------------------------------------------------------------------
+# Image
+# ---------------------------------------------------------------------------------------------
+
+
+def _python_version(value: object, owner: str) -> Tuple[int, int]:
+    if value is None:
+        return sys.version_info.major, sys.version_info.minor
+    if isinstance(value, str):
+        parts = value.split(".")
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+            return int(parts[0]), int(parts[1])
+    elif (
+        isinstance(value, tuple)
+        and len(value) >= 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value[:2])
+    ):
+        return value[0], value[1]
+    raise ValidationError("python_version", value, "a (major, minor) tuple such as (3, 12), or '3.12'", owner=owner)
+
+
+def _platforms(value: object, owner: str) -> Tuple[str, ...]:
+    values = (value,) if isinstance(value, str) else value
+    if not isinstance(values, (tuple, list)) or not values or any(v not in _ARCHITECTURES for v in values):
+        raise ValidationError("platform", value, f"one or a tuple of {list(_ARCHITECTURES)}", owner=owner)
+    return tuple(values)
+
+
+def _check_name(name: Optional[str], owner: str) -> None:
+    if name is not None and (not isinstance(name, str) or not _NAME_RE.match(name)):
+        raise ValidationError(
+            "name", name, "an image repository name: lowercase letters, digits and . _ - / separators", owner=owner
+        )
+
+
+def _check_registry(registry: Optional[str], owner: str) -> None:
+    if registry is not None and (not isinstance(registry, str) or not _REGISTRY_RE.match(registry)):
+        raise ValidationError(
+            "registry", registry, "a registry host with optional port and path, e.g. 'ghcr.io/org', 'localhost:5000'",
+            owner=owner,
+        )
+
+
+def _registry_secret(value: object, owner: str) -> Optional["Secret"]:
+    if value is None:
+        return None
+    from flyte._secret import Secret
+
+    if isinstance(value, str):
+        return Secret(key=value)
+    if isinstance(value, Secret):
+        return value
+    raise TypeValidationError("registry_secret", value, "a secret key or a flyte.Secret", owner=owner)
+
+
+def _flyte_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("flyte")
+    except Exception:  # not installed as a distribution (a source checkout on sys.path)
+        return "0.0.0"
+
+
+@dataclass(frozen=True, eq=True)
+class Image:
+    """A container image: a base image plus layers, built elsewhere (never by this class).
+
+    Create one with a ``from_*`` constructor and refine it with ``with_*`` methods::
+
+        image = (
+            flyte.Image.from_debian_base(python="3.12")
+            .with_apt_packages("git")
+            .with_pip_packages("pandas", "scikit-learn")
+        )
+        image.uri  # 'flyte:<content hash>'
+
+    Constructors: ``from_debian_base``, ``from_base``, ``from_dockerfile``, ``from_uv_script``,
+    ``from_ref_name``. Layers: ``with_pip_packages``, ``with_requirements``, ``with_apt_packages``,
+    ``with_commands``, ``with_env_vars``, ``with_workdir``, ``with_source_file``, ``with_source_folder``,
+    ``with_dockerignore``, ``with_local_v2``. ``clone`` changes name, registry or other properties.
+    """
+
+    base_image: Optional[str] = None
+    dockerfile: Optional[Path] = None
+    registry: Optional[str] = None
+    name: Optional[str] = None
+    platform: Tuple[Architecture, ...] = ("linux/amd64",)
+    python_version: Tuple[int, int] = field(default_factory=lambda: (sys.version_info.major, sys.version_info.minor))
+    extendable: bool = False
+    _is_cloned: bool = False
+    _ref_name: Optional[str] = None
+    _layers: Tuple[Layer, ...] = ()
+    _tag: Optional[str] = field(default=None, init=False)
+    _image_registry_secret: Optional["Secret"] = None
+
+    _token: ClassVar[object] = object()
+
+    def __post_init__(self) -> None:
+        if self.__dict__.pop("_guard", None) is not Image._token:
+            allowed = (
+                "Image.from_debian_base(), Image.from_base(), Image.from_dockerfile(), Image.from_uv_script() "
+                "or Image.from_ref_name()"
+            )
+            err = TypeValidationError("Image", "Image(...)", allowed)
+            err.args = (f"Image cannot be constructed directly; use {allowed}",)
+            raise err
+
+    @classmethod
+    def _new(cls, **kwargs: object) -> "Image":
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "_guard", cls._token)
+        cls.__init__(obj, **kwargs)  # type: ignore[misc]
+        return obj
+
+    # -- constructors ------------------------------------------------------------------------
+
+    @classmethod
+    def from_debian_base(
+        cls,
+        python_version: Optional[Union[Tuple[int, int], str]] = None,
+        flyte_version: Optional[str] = None,
+        install_flyte: bool = True,
+        registry: Optional[str] = None,
+        registry_secret: Optional[Union[str, "Secret"]] = None,
+        name: Optional[str] = None,
+        platform: Optional[Tuple[Architecture, ...]] = None,
+        *,
+        python: Optional[Union[str, Tuple[int, int]]] = None,
+    ) -> "Image":
+        """The default image: Debian slim with Python (and this SDK unless ``install_flyte=False``).
+
+        Args:
+            python_version: ``(3, 12)`` or ``"3.12"``; defaults to the running interpreter's version.
+            flyte_version: Version of this SDK to install; defaults to the installed one.
+            install_flyte: Install this SDK in the image.
+            registry: Registry to push the image to.
+            registry_secret: Secret holding credentials for the registry.
+            name: Image name; defaults to ``"flyte"``.
+            platform: Architectures to build; defaults to amd64 and arm64.
+            python: Same as ``python_version`` (``python="3.12"``).
+        """
+        owner = "Image.from_debian_base"
+        if python is not None and python_version is not None:
+            raise ValidationError("python", python, "either python or python_version, not both", owner=owner)
+        py = _python_version(python if python is not None else python_version, owner)
+        _check_name(name, owner)
+        _check_registry(registry, owner)
+        image = cls._new(
+            base_image=f"python:{py[0]}.{py[1]}-slim-bookworm",
+            registry=registry,
+            name=name or _DEFAULT_IMAGE_NAME,
+            python_version=py,
+            platform=_platforms(platform, owner) if platform is not None else _DEFAULT_PLATFORMS,
+            extendable=True,
+            _is_cloned=True,
+            _image_registry_secret=_registry_secret(registry_secret, owner),
+        )
+        image = image.with_apt_packages("build-essential", "ca-certificates")
+        image = image.with_env_vars(
+            {"VIRTUAL_ENV": "/opt/venv", "PATH": "/opt/venv/bin:$PATH", "PYTHONPATH": "/root", "UV_LINK_MODE": "copy"}
+        )
+        image = image.with_workdir("/root")
+        if install_flyte:
+            image = image.with_pip_packages(f"flyte=={flyte_version or _flyte_version()}")
+        return image
+
+    @classmethod
+    def from_base(cls, image_uri: str) -> "Image":
+        """An image that already exists, such as ``"python:3.12-slim"`` or ``"ghcr.io/org/img:1.0"``.
+
+        Its ``uri`` is ``image_uri``. To add layers, ``clone(name=..., extendable=True)`` it first.
+        """
+        if not isinstance(image_uri, str) or not image_uri.strip() or any(c.isspace() for c in image_uri):
+            raise ValidationError("image_uri", image_uri, "a full image reference such as 'python:3.12-slim'",
+                                  owner="Image.from_base")
+        return cls._new(base_image=image_uri)
+
+    @classmethod
+    def from_ref_name(cls, name: str = _DEFAULT_REF_NAME) -> "Image":
+        """A named image whose URI is given at run time by configuration (``images: {name: uri}``)."""
+        if not isinstance(name, str) or not name:
+            raise ValidationError("name", name, "a non-empty image reference name", owner="Image.from_ref_name")
+        return cls._new(name=name, _ref_name=name)
+
+    @classmethod
+    def from_dockerfile(
+        cls,
+        file: Union[Path, str],
+        registry: str,
+        name: str,
+        platform: Union[Architecture, Tuple[Architecture, ...], None] = None,
+    ) -> "Image":
+        """An image built from a Dockerfile; its content is part of the tag. No layers can be added
+        (the Dockerfile is opaque), and the build context is the Dockerfile's folder."""
+        owner = "Image.from_dockerfile"
+        if not isinstance(file, (str, Path)) or not str(file):
+            raise TypeValidationError("file", file, "a path to a Dockerfile", owner=owner)
+        _check_name(name, owner)
+        _check_registry(registry, owner)
+        kwargs: Dict[str, object] = dict(dockerfile=Path(file), registry=registry, name=name, _is_cloned=True)
+        if platform is not None:
+            kwargs["platform"] = _platforms(platform, owner)
+        return cls._new(**kwargs)
+
+    @classmethod
+    def from_uv_script(
+        cls,
+        script: Union[Path, str],
+        *,
+        name: str,
+        registry: Optional[str] = None,
+        registry_secret: Optional[Union[str, "Secret"]] = None,
+        python_version: Optional[Tuple[int, int]] = None,
+        index_url: Optional[str] = None,
+        extra_index_urls: Union[str, List[str], Tuple[str, ...], None] = None,
+        pre: bool = False,
+        extra_args: Optional[str] = None,
+        platform: Optional[Tuple[Architecture, ...]] = None,
+        secret_mounts: Optional["SecretRequest"] = None,
+    ) -> "Image":
+        """An image with the dependencies a script declares in its ``# /// script`` header (PEP 723)."""
+        base = cls.from_debian_base(
+            python_version=python_version, install_flyte=False, registry=registry, registry_secret=registry_secret,
+            name=name, platform=platform,
+        )
+        layer = UVScript(
+            script=Path(script),
+            index_url=index_url,
+            extra_index_urls=_strings("extra_index_urls", [extra_index_urls], "from_uv_script") if extra_index_urls
+            else None,
+            pre=pre,
+            extra_args=extra_args,
+            secret_mounts=_secret_mounts(secret_mounts),
+        )
+        return base.clone(addl_layer=layer)
+
+    # -- derived images ----------------------------------------------------------------------
+
+    def clone(
+        self,
+        registry: Optional[str] = None,
+        registry_secret: Optional[Union[str, "Secret"]] = None,
+        name: Optional[str] = None,
+        base_image: Optional[str] = None,
+        python_version: Optional[Tuple[int, int]] = None,
+        addl_layer: Optional[Layer] = None,
+        extendable: Optional[bool] = None,
+        platform: Union[Architecture, Tuple[Architecture, ...], None] = None,
+    ) -> "Image":
+        """A copy with other properties and optionally one more layer at the end.
+
+        Adding a layer needs an extendable image with a name (``from_base`` images are neither until
+        cloned with ``name=`` and ``extendable=True``), and is not possible on a Dockerfile image.
+        """
+        owner = "Image.clone"
+        _check_name(name, owner)
+        _check_registry(registry, owner)
+        new_extendable = self.extendable if extendable is None else extendable
+        new_name = name or self.name
+        if addl_layer is not None:
+            if not isinstance(addl_layer, Layer):
+                raise TypeValidationError("addl_layer", addl_layer, "an image Layer", owner=owner)
+            if self.dockerfile is not None:
+                raise ValidationError("layer", addl_layer, "no layers on a Dockerfile image: edit the Dockerfile",
+                                      owner=owner)
+            if not self.extendable:
+                raise ValidationError(
+                    "layer", addl_layer,
+                    "layers only on an extendable image: clone(name=..., extendable=True) it first", owner=owner,
+                )
+            if not new_name:
+                raise ValidationError("name", None, "a name for an image with layers: clone(name=...) first",
+                                      owner=owner)
+        return Image._new(
+            base_image=base_image or self.base_image,
+            dockerfile=self.dockerfile,
+            registry=registry or self.registry,
+            name=new_name,
+            platform=_platforms(platform, owner) if platform is not None else self.platform,
+            python_version=_python_version(python_version, owner) if python_version is not None else self.python_version,
+            extendable=new_extendable,
+            _is_cloned=True,
+            _ref_name=self._ref_name,
+            _layers=(*self._layers, addl_layer) if addl_layer is not None else self._layers,
+            _image_registry_secret=_registry_secret(registry_secret, owner) or self._image_registry_secret,
+        )
+
+    def _pip_options(
+        self, owner: str, index_url: Optional[str], extra_index_urls: object, pre: bool, extra_args: Optional[str],
+        secret_mounts: Optional["SecretRequest"],
+    ) -> Dict[str, object]:
+        return dict(
+            index_url=index_url,
+            extra_index_urls=_strings("extra_index_urls", [extra_index_urls], owner) if extra_index_urls else None,
+            pre=bool(pre),
+            extra_args=extra_args,
+            secret_mounts=_secret_mounts(secret_mounts),
+        )
+
+    def with_pip_packages(
+        self,
+        *packages: str,
+        index_url: Optional[str] = None,
+        extra_index_urls: Union[str, List[str], Tuple[str, ...], None] = None,
+        pre: bool = False,
+        extra_args: Optional[str] = None,
+        secret_mounts: Optional["SecretRequest"] = None,
+    ) -> "Image":
+        """Add a ``pip install`` of ``packages`` (requirement specifiers such as ``"pandas>=2"``)."""
+        owner = "Image.with_pip_packages"
+        names = _strings("packages", packages, owner)
+        if not names:
+            raise ValidationError("packages", packages, "at least one package", owner=owner)
+        opts = self._pip_options(owner, index_url, extra_index_urls, pre, extra_args, secret_mounts)
+        return self.clone(addl_layer=PipPackages(packages=names, **opts))  # type: ignore[arg-type]
+
+    def with_requirements(
+        self,
+        file: Union[str, Path],
+        index_url: Optional[str] = None,
+        extra_index_urls: Union[str, List[str], Tuple[str, ...], None] = None,
+        pre: bool = False,
+        extra_args: Optional[str] = None,
+        secret_mounts: Optional["SecretRequest"] = None,
+    ) -> "Image":
+        """Add a ``pip install -r file``; the file's content is part of the image's tag."""
+        owner = "Image.with_requirements"
+        if not isinstance(file, (str, Path)) or not str(file):
+            raise TypeValidationError("file", file, "a path to a requirements file", owner=owner)
+        opts = self._pip_options(owner, index_url, extra_index_urls, pre, extra_args, secret_mounts)
+        return self.clone(addl_layer=Requirements(file=Path(file), **opts))  # type: ignore[arg-type]
+
+    def with_apt_packages(self, *packages: str, secret_mounts: Optional["SecretRequest"] = None) -> "Image":
+        """Add an ``apt-get install`` of ``packages``."""
+        owner = "Image.with_apt_packages"
+        names = _strings("packages", packages, owner)
+        if not names:
+            raise ValidationError("packages", packages, "at least one package", owner=owner)
+        return self.clone(addl_layer=AptPackages(packages=names, secret_mounts=_secret_mounts(secret_mounts)))
+
+    def with_commands(self, commands: Union[List[str], str], secret_mounts: Optional["SecretRequest"] = None) -> "Image":
+        """Add shell commands run while building (without the ``RUN`` keyword)."""
+        owner = "Image.with_commands"
+        cmds = _strings("commands", [commands], owner)
+        if not cmds:
+            raise ValidationError("commands", commands, "at least one command", owner=owner)
+        return self.clone(addl_layer=Commands(commands=cmds, secret_mounts=_secret_mounts(secret_mounts)))
+
+    def with_env_vars(self, env_vars: Dict[str, str]) -> "Image":
+        """Add environment variables to the image."""
+        owner = "Image.with_env_vars"
+        if not isinstance(env_vars, dict) or not env_vars:
+            raise TypeValidationError("env_vars", env_vars, "a non-empty dict of str to str", owner=owner)
+        for k, v in env_vars.items():
+            if not isinstance(k, str) or not _ENV_NAME_RE.match(k):
+                raise ValidationError("env_vars", k, "environment variable names (letters, digits, '_')", owner=owner)
+            if not isinstance(v, str):
+                raise TypeValidationError(f"env_vars[{k!r}]", v, "str", owner=owner)
+        return self.clone(addl_layer=Env.from_dict(env_vars))
+
+    def with_workdir(self, workdir: str) -> "Image":
+        """Set the working directory of the image (replacing an earlier one)."""
+        if not isinstance(workdir, str) or not workdir.strip():
+            raise ValidationError("workdir", workdir, "a non-empty path", owner="Image.with_workdir")
+        return self.clone(addl_layer=WorkDir(workdir=workdir))
+
+    def with_source_file(self, src: Union[Path, List[Path]], dst: str = ".") -> "Image":
+        """Copy local file(s) into ``dst`` (default: the working directory); their content is part of the tag."""
+        owner = "Image.with_source_file"
+        paths = [Path(p) for p in (src if isinstance(src, list) else [src])]
+        names = [p.name for p in paths]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValidationError("src", dupes, f"files with distinct names (they would overwrite each other in {dst})",
+                                  owner=owner)
+        image = self
+        for p in paths:
+            image = image.clone(addl_layer=CopyConfig(path_type=0, src=p, dst=dst))
+        return image
+
+    def with_source_folder(self, src: Union[Path, str], dst: str = ".", copy_contents_only: bool = False) -> "Image":
+        """Copy a local folder into the image: as ``dst/<folder name>`` when ``dst`` is ``"."``, or its
+        contents only with ``copy_contents_only``. Its files are part of the tag."""
+        src = Path(src)
+        if not copy_contents_only and dst == ".":
+            dst = f"./{src.name}"
+        return self.clone(addl_layer=CopyConfig(path_type=1, src=src, dst=dst))
+
+    def with_dockerignore(self, path: Union[Path, str]) -> "Image":
+        """Apply a ``.dockerignore`` to the copy layers."""
+        return self.clone(addl_layer=DockerIgnore(path=Path(path)))
+
+    def with_local_v2(self) -> "Image":
+        """Install this SDK from locally built wheels (in the distribution's ``dist`` folder) instead of an index."""
+        return self.clone(addl_layer=PythonWheels(wheel_dir=DIST_FOLDER, package_name="flyte"))
+
+    # -- identity ----------------------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Check the local files the image needs (requirements, copied sources, Dockerfile) exist."""
+        if self.dockerfile is not None and not self.dockerfile.is_file():
+            raise ValidationError("dockerfile", str(self.dockerfile), "an existing Dockerfile", owner="Image")
+        for layer in self._layers:
+            layer.validate()
+
+    @cached_property
+    def identifier(self) -> str:
+        """A hex SHA-256 of everything the image is made of: base, Dockerfile content, layers and their files."""
+        hasher = hashlib.sha256(b"flyte-image-v1\0")
+        _update_with_text(hasher, self.base_image, tuple(self.platform), tuple(self.python_version))
+        if self.dockerfile is not None:
+            _update_with_path(hasher, self.dockerfile)
+        for layer in self._layers:
+            layer.update_hash(hasher)
+        return hasher.hexdigest()
+
+    @property
+    def tag(self) -> str:
+        """The image tag: the first 32 characters of :attr:`identifier`."""
+        return self._tag or self.identifier[:32]
+
+    @cached_property
+    def uri(self) -> str:
+        """``<registry>/<name>:<tag>`` (``<name>:<tag>`` without a registry); for an image that is
+        used as is (``from_base``), its given reference."""
+        if not self._is_cloned:
+            if self.base_image:
+                return self.base_image
+            raise ValidationError(
+                "uri", self._ref_name, "an image with a base URI; a reference name is resolved by configuration",
+                owner="Image",
+            )
+        if not self.name:
+            raise ValidationError("name", None, "a name to compute the URI: clone(name=...)", owner="Image")
+        prefix = f"{self.registry}/" if self.registry else ""
+        return f"{prefix}{self.name}:{self.tag}"
+
+    def __repr__(self) -> str:
+        layers = ", ".join(type(layer).__name__ for layer in self._layers)
+        source = self.base_image or (f"dockerfile={self.dockerfile}" if self.dockerfile else f"ref={self._ref_name}")
+        return f"Image({source}, name={self.name!r}, registry={self.registry!r}, layers=[{layers}])"
