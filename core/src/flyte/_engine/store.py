@@ -923,28 +923,42 @@ class LocalStore:
             hostname=row["hostname"],
         )
 
-    def _reconcile_run(self, row: sqlite3.Row) -> sqlite3.Row:
-        """Mark a "running" run whose owner process is gone as aborted (and its running actions)."""
-        if row["status"] != "running" or _owner_alive(row["pid"], row["hostname"], row["process_marker"]):
-            return row
-        name = row["name"]
-        message = f"the process that ran it (pid {row['pid']} on {row['hostname']}) ended without finishing it"
+    def _reconcile(self, rows: List[sqlite3.Row]) -> List[sqlite3.Row]:
+        """Mark "running" runs whose owner process is gone as aborted, with their running
+        actions, in one transaction; return the rows as they now read."""
+        alive: Dict[Tuple[Any, Any, Any], bool] = {}
+        dead: List[Tuple[str, str]] = []
+        for row in rows:
+            if row["status"] != "running":
+                continue
+            owner = (row["pid"], row["hostname"], row["process_marker"])
+            if owner not in alive:
+                alive[owner] = _owner_alive(*owner)
+            if not alive[owner]:
+                message = f"the process that ran it (pid {row['pid']} on {row['hostname']}) ended without finishing it"
+                dead.append((row["name"], message))
+        if not dead:
+            return rows
 
         def body(c: sqlite3.Connection) -> None:
             now = time.time()
-            c.execute(
+            c.executemany(
                 "UPDATE runs SET status = 'aborted', end_time = ?, error_type = 'RunAbortedError', "
                 "error_message = ? WHERE name = ? AND status = 'running'",
-                (now, message, name),
+                [(now, message, name) for name, message in dead],
             )
-            c.execute(
+            c.executemany(
                 "UPDATE actions SET status = 'aborted', end_time = ?, error_type = 'ActionAbortedError', "
                 "error_message = ? WHERE run_name = ? AND status = 'running'",
-                (now, message, name),
+                [(now, message, name) for name, message in dead],
             )
 
         _write(self._conn(), body)
-        return self._query("SELECT * FROM runs WHERE name = ?", (name,))[0]
+        changed = {name for name, _ in dead}
+        fresh: Dict[str, sqlite3.Row] = {}
+        for name in changed:
+            fresh[name] = self._query("SELECT * FROM runs WHERE name = ?", (name,))[0]
+        return [fresh.get(r["name"], r) for r in rows]
 
     def list_runs(self, limit: int = 50) -> List[RunRecord]:
         """The most recent runs, newest first."""
@@ -952,13 +966,13 @@ class LocalStore:
             raise ValidationError("limit", limit, "an int >= 1")
         self.flush()
         rows = self._query("SELECT * FROM runs ORDER BY start_time DESC, name LIMIT ?", (limit,))
-        return [self._run_from_row(self._reconcile_run(r)) for r in rows]
+        return [self._run_from_row(r) for r in self._reconcile(rows)]
 
     def _get_run_row(self, name: str) -> sqlite3.Row:
         rows = self._query("SELECT * FROM runs WHERE name = ?", (name,))
         if not rows:
             raise RunNotFoundError(name, self.path)
-        return self._reconcile_run(rows[0])
+        return self._reconcile(rows)[0]
 
     def get_run(self, name: str) -> RunRecord:
         """One run by name; raises :class:`RunNotFoundError` (a ValidationError) if unknown."""
