@@ -239,3 +239,37 @@ def test_ref_name_and_local_v2(base):
 def test_images_are_frozen(base):
     with pytest.raises(Exception):
         base.name = "other"  # type: ignore[misc]
+
+
+def test_uv_and_poetry_projects(base, tmp_path):
+    from flyte._image import CodeBundleLayer, PoetryProject, UVProject
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "pyproject.toml").write_text("[project]\nname='p'\n")
+    (proj / "uv.lock").write_text("lock-1")
+    (proj / "poetry.lock").write_text("plock")
+    (proj / "main.py").write_text("x = 1")
+    uv = base.with_uv_project(proj / "pyproject.toml")
+    layer = uv._layers[-1]
+    assert isinstance(layer, UVProject) and layer.uvlock == proj / "uv.lock"
+    uv.validate()
+    deps_only, full = uv.uri, base.with_uv_project(proj / "pyproject.toml", project_install_mode="install_project").uri
+    (proj / "main.py").write_text("x = 2")  # code, not dependencies
+    assert base.with_uv_project(proj / "pyproject.toml").uri == deps_only
+    assert base.with_uv_project(proj / "pyproject.toml", project_install_mode="install_project").uri != full
+    (proj / "uv.lock").write_text("lock-2")
+    assert base.with_uv_project(proj / "pyproject.toml").uri != deps_only
+    with pytest.raises(ValidationError):
+        base.with_uv_project(proj / "pyproject.toml", project_install_mode="everything")  # type: ignore[arg-type]
+
+    poetry = base.with_poetry_project(str(proj / "pyproject.toml"))
+    assert isinstance(poetry._layers[-1], PoetryProject) and poetry._layers[-1].poetry_lock == proj / "poetry.lock"
+    poetry.validate()
+    with pytest.raises(ValidationError, match="poetry.lock"):
+        base.with_poetry_project(proj / "pyproject.toml", poetry_lock=proj / "missing.lock").validate()
+
+    cb = base.with_code_bundle("all", dst="/app")._layers[-1]
+    assert isinstance(cb, CodeBundleLayer) and (cb.copy_style, cb.dst) == ("all", "/app")
+    with pytest.raises(ValidationError):
+        base.with_code_bundle("some")  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AptPackages",
     "Architecture",
+    "CodeBundleLayer",
     "Commands",
     "CopyConfig",
     "DockerIgnore",
@@ -34,8 +35,10 @@ __all__ = [
     "Layer",
     "PipOption",
     "PipPackages",
+    "PoetryProject",
     "PythonWheels",
     "Requirements",
+    "UVProject",
     "UVScript",
     "WorkDir",
 ]
@@ -257,6 +260,73 @@ class DockerIgnore(Layer):
     path: Path
 
 
+_InstallMode = Literal["dependencies_only", "install_project"]
+_INSTALL_MODES = ("dependencies_only", "install_project")
+
+
+def _update_with_project(hasher: "hashlib._Hash", mode: str, pyproject: Path, lock: Optional[Path]) -> None:
+    # Installing only the dependencies depends on the manifest and lock file; installing the project
+    # depends on its whole folder.
+    if mode == "install_project":
+        _update_with_path(hasher, pyproject.parent)
+    else:
+        _update_with_path(hasher, pyproject)
+        if lock is not None:
+            _update_with_path(hasher, lock)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UVProject(PipOption, Layer):
+    """Install a uv project (``pyproject.toml`` and optionally ``uv.lock``): its dependencies, or all of it."""
+
+    pyproject: Path
+    uvlock: Optional[Path] = None
+    project_install_mode: _InstallMode = "dependencies_only"
+
+    def update_hash(self, hasher: "hashlib._Hash") -> None:
+        _update_with_text(hasher, "UVProject", self.project_install_mode, self.get_pip_install_args(),
+                          self.secret_mounts)
+        _update_with_project(hasher, self.project_install_mode, self.pyproject, self.uvlock)
+
+    def validate(self) -> None:
+        if not self.pyproject.is_file():
+            raise ValidationError("pyproject_file", str(self.pyproject), "an existing pyproject.toml",
+                                  owner="with_uv_project")
+        if self.uvlock is not None and not self.uvlock.is_file():
+            raise ValidationError("uvlock", str(self.uvlock), "an existing uv.lock", owner="with_uv_project")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoetryProject(Layer):
+    """Install a Poetry project (``pyproject.toml`` and ``poetry.lock``): its dependencies, or all of it."""
+
+    pyproject: Path
+    poetry_lock: Path
+    extra_args: Optional[str] = None
+    project_install_mode: _InstallMode = "dependencies_only"
+    secret_mounts: Optional[Tuple["Secret", ...]] = None
+
+    def update_hash(self, hasher: "hashlib._Hash") -> None:
+        _update_with_text(hasher, "PoetryProject", self.project_install_mode, self.extra_args, self.secret_mounts)
+        _update_with_project(hasher, self.project_install_mode, self.pyproject, self.poetry_lock)
+
+    def validate(self) -> None:
+        if not self.pyproject.is_file():
+            raise ValidationError("pyproject_file", str(self.pyproject), "an existing pyproject.toml",
+                                  owner="with_poetry_project")
+        if not self.poetry_lock.is_file():
+            raise ValidationError("poetry_lock", str(self.poetry_lock), "an existing poetry.lock",
+                                  owner="with_poetry_project")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeBundleLayer(Layer):
+    """Copy the user's code into the image when runs ship no code bundle; resolved where the image is built."""
+
+    copy_style: Literal["loaded_modules", "all"] = "loaded_modules"
+    dst: str = "."
+
+
 # ---------------------------------------------------------------------------------------------
 # Image
 # ---------------------------------------------------------------------------------------------
@@ -337,7 +407,8 @@ class Image:
     Constructors: ``from_debian_base``, ``from_base``, ``from_dockerfile``, ``from_uv_script``,
     ``from_ref_name``. Layers: ``with_pip_packages``, ``with_requirements``, ``with_apt_packages``,
     ``with_commands``, ``with_env_vars``, ``with_workdir``, ``with_source_file``, ``with_source_folder``,
-    ``with_dockerignore``, ``with_local_v2``. ``clone`` changes name, registry or other properties.
+    ``with_uv_project``, ``with_poetry_project``, ``with_code_bundle``, ``with_dockerignore``,
+    ``with_local_v2``. ``clone`` changes name, registry or other properties.
     """
 
     base_image: Optional[str] = None
@@ -649,6 +720,67 @@ class Image:
     def with_dockerignore(self, path: Union[Path, str]) -> "Image":
         """Apply a ``.dockerignore`` to the copy layers."""
         return self.clone(addl_layer=DockerIgnore(path=Path(path)))
+
+    def with_uv_project(
+        self,
+        pyproject_file: Union[str, Path],
+        uvlock: Optional[Path] = None,
+        index_url: Optional[str] = None,
+        extra_index_urls: Union[List[str], Tuple[str, ...], None] = None,
+        pre: bool = False,
+        extra_args: Optional[str] = None,
+        secret_mounts: Optional["SecretRequest"] = None,
+        project_install_mode: _InstallMode = "dependencies_only",
+    ) -> "Image":
+        """Install a uv project. ``uvlock`` defaults to ``uv.lock`` beside ``pyproject_file`` when it exists;
+        ``project_install_mode="install_project"`` installs the project itself too (its folder is then
+        part of the tag)."""
+        owner = "Image.with_uv_project"
+        if project_install_mode not in _INSTALL_MODES:
+            raise ValidationError("project_install_mode", project_install_mode, f"one of {list(_INSTALL_MODES)}",
+                                  owner=owner)
+        pyproject = Path(pyproject_file)
+        if uvlock is None and (pyproject.parent / "uv.lock").is_file():
+            uvlock = pyproject.parent / "uv.lock"
+        opts = self._pip_options(owner, index_url, extra_index_urls, pre, extra_args, secret_mounts)
+        layer = UVProject(
+            pyproject=pyproject,
+            uvlock=Path(uvlock) if uvlock is not None else None,
+            project_install_mode=project_install_mode,
+            **opts,  # type: ignore[arg-type]
+        )
+        return self.clone(addl_layer=layer)
+
+    def with_poetry_project(
+        self,
+        pyproject_file: Union[str, Path],
+        poetry_lock: Optional[Path] = None,
+        extra_args: Optional[str] = None,
+        secret_mounts: Optional["SecretRequest"] = None,
+        project_install_mode: _InstallMode = "dependencies_only",
+    ) -> "Image":
+        """Install a Poetry project; ``poetry_lock`` defaults to ``poetry.lock`` beside ``pyproject_file``."""
+        owner = "Image.with_poetry_project"
+        if project_install_mode not in _INSTALL_MODES:
+            raise ValidationError("project_install_mode", project_install_mode, f"one of {list(_INSTALL_MODES)}",
+                                  owner=owner)
+        pyproject = Path(pyproject_file)
+        layer = PoetryProject(
+            pyproject=pyproject,
+            poetry_lock=Path(poetry_lock) if poetry_lock is not None else pyproject.parent / "poetry.lock",
+            extra_args=extra_args,
+            project_install_mode=project_install_mode,
+            secret_mounts=_secret_mounts(secret_mounts),
+        )
+        return self.clone(addl_layer=layer)
+
+    def with_code_bundle(self, copy_style: Literal["loaded_modules", "all"] = "loaded_modules",
+                         dst: str = ".") -> "Image":
+        """Bake the user's code into the image (for runs that ship no code bundle): the imported modules
+        (``"loaded_modules"``) or every file (``"all"``) of the project root, copied to ``dst``."""
+        if copy_style not in ("loaded_modules", "all"):
+            raise ValidationError("copy_style", copy_style, "'loaded_modules' or 'all'", owner="Image.with_code_bundle")
+        return self.clone(addl_layer=CodeBundleLayer(copy_style=copy_style, dst=dst))
 
     def with_local_v2(self) -> "Image":
         """Install this SDK from locally built wheels (in the distribution's ``dist`` folder) instead of an index."""
