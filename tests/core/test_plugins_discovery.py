@@ -220,3 +220,15 @@ def test_init_skips_type_plugins_when_asked(fresh_plugin_registry, local_store):
     import initcheck
 
     assert initcheck.LOADED == [1]
+
+
+def test_discovery_benchmark_runs_with_50_fake_entry_points(repo_root):
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, str(repo_root / "bench" / "plugin_discovery.py"), "--rounds", "2"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "fake entry points installed: 50" in out.stdout
+    assert "x baseline" in out.stdout
