@@ -1,0 +1,370 @@
+"""Reading and writing data wherever it lives: local paths, ``file://`` URIs and fsspec URIs.
+
+Local paths are handled with the standard library, so the local engine never imports fsspec.
+Any other protocol (``s3://``, ``gs://``, ``abfs://``, ...) goes through fsspec, which must have
+the matching backend installed (``s3fs``, ``gcsfs``, ...). Blocking remote calls run in a worker
+thread so that the event loop keeps serving other tasks.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, AsyncGenerator, AsyncIterable, Dict, Optional, Union
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = [
+    "exists",
+    "exists_sync",
+    "get",
+    "get_configured_fsspec_kwargs",
+    "get_random_local_directory",
+    "get_random_local_path",
+    "get_stream",
+    "get_sync",
+    "get_underlying_filesystem",
+    "is_remote",
+    "join",
+    "open",
+    "open_sync",
+    "put",
+    "put_stream",
+    "put_sync",
+    "to_local_path",
+]
+
+_LOCAL_PROTOCOLS = ("file", "local", "")
+_CHUNK = 10 * 1024 * 1024
+
+
+def _protocol(path: Union[str, Path]) -> str:
+    text = str(path)
+    head, sep, _ = text.partition("://")
+    # A one-letter "protocol" is a Windows drive letter, not a URI scheme.
+    if not sep or len(head) <= 1:
+        return ""
+    return head.lower()
+
+
+def is_remote(path: Union[str, Path]) -> bool:
+    """True when ``path`` is a URI of a non-local filesystem (``s3://``, ``gs://``, ...)."""
+    return _protocol(path) not in _LOCAL_PROTOCOLS
+
+
+def to_local_path(path: Union[str, Path]) -> str:
+    """The plain filesystem path of a local path or ``file://`` URI."""
+    text = str(path)
+    proto = _protocol(text)
+    if proto in ("file", "local"):
+        return text.split("://", 1)[1]
+    if proto:
+        raise ValueError(f"{text!r} is not a local path")
+    return text
+
+
+def join(*paths: str) -> str:
+    """Join path segments; URIs keep their scheme and use ``/`` whatever the platform."""
+    parts = [str(p) for p in paths if p is not None and str(p) != ""]
+    if not parts:
+        return ""
+    first = parts[0]
+    if _protocol(first):
+        out = first.rstrip("/")
+        for p in parts[1:]:
+            out = f"{out}/{p.strip('/')}"
+        return out
+    return os.path.join(*parts)
+
+
+def get_random_local_directory() -> "Path":
+    """A new, empty directory under the system temporary directory."""
+    import tempfile
+    from pathlib import Path
+
+    d = Path(tempfile.gettempdir()) / "flyte" / os.urandom(16).hex()
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def get_random_local_path(file_path_or_file_name: Optional[Union["Path", str]] = None) -> "Path":
+    """A fresh local path (not created) whose last segment is the given file name, if any."""
+    import tempfile
+    from pathlib import Path
+
+    base = Path(tempfile.gettempdir()) / "flyte" / os.urandom(16).hex()
+    if file_path_or_file_name:
+        return base / os.path.basename(str(file_path_or_file_name).rstrip("/"))
+    return base
+
+
+def get_configured_fsspec_kwargs(protocol: Optional[str] = None, anonymous: bool = False) -> Dict[str, Any]:
+    """Keyword arguments for ``fsspec.filesystem(protocol, ...)``.
+
+    Credentials come from each backend's own environment variables and files; only anonymous
+    access needs saying here.
+    """
+    if anonymous and protocol in ("s3", "s3a"):
+        return {"anon": True}
+    if anonymous and protocol in ("gs", "gcs"):
+        return {"token": "anon"}
+    return {}
+
+
+def get_underlying_filesystem(
+    protocol: Optional[str] = None, anonymous: bool = False, path: Optional[str] = None, **kwargs: Any
+) -> Any:
+    """The fsspec filesystem serving ``protocol`` (or the protocol of ``path``)."""
+    import fsspec
+
+    if protocol is None:
+        protocol = _protocol(path or "") or "file"
+    opts = {**get_configured_fsspec_kwargs(protocol, anonymous), **kwargs}
+    return fsspec.filesystem(protocol, **opts)
+
+
+def _default_remote_path(name: Optional[str]) -> str:
+    from flyte._context import raw_data_path
+
+    return join(raw_data_path(), os.urandom(16).hex(), name) if name else join(raw_data_path(), os.urandom(16).hex())
+
+
+def _copy_local(src: str, dst: str, recursive: bool) -> None:
+    import shutil
+
+    if os.path.isdir(src):
+        if not recursive:
+            raise IsADirectoryError(f"{src} is a directory; pass recursive=True to copy it")
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+        return
+    parent = os.path.dirname(dst)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    shutil.copyfile(src, dst)
+
+
+def _transfer(from_path: str, to_path: str, recursive: bool, **kwargs: Any) -> None:
+    src_remote, dst_remote = is_remote(from_path), is_remote(to_path)
+    if not src_remote and not dst_remote:
+        _copy_local(to_local_path(from_path), to_local_path(to_path), recursive)
+        return
+    if src_remote and dst_remote:
+        fs = get_underlying_filesystem(path=from_path, **kwargs)
+        fs.copy(from_path, to_path, recursive=recursive)
+        return
+    if dst_remote:
+        fs = get_underlying_filesystem(path=to_path, **kwargs)
+        src = to_local_path(from_path)
+        if os.path.isdir(src):
+            # fsspec's put copies the directory *into* the target when it exists; copying the
+            # contents keeps the layout the same for every backend.
+            fs.put(src.rstrip("/") + "/", to_path.rstrip("/") + "/", recursive=True)
+        else:
+            fs.put(src, to_path)
+        return
+    fs = get_underlying_filesystem(path=from_path, **kwargs)
+    dst = to_local_path(to_path)
+    if recursive or fs.isdir(from_path):
+        os.makedirs(dst, exist_ok=True)
+        fs.get(from_path.rstrip("/") + "/", dst.rstrip("/") + "/", recursive=True)
+    else:
+        parent = os.path.dirname(dst)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        fs.get(from_path, dst)
+
+
+async def _run(fn: Any, *args: Any, remote: bool, **kwargs: Any) -> Any:
+    # Local copies of small files are faster inline than through a thread hop.
+    if remote:
+        import asyncio
+
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+def get_sync(from_path: str, to_path: Optional[Union[str, "Path"]] = None, recursive: bool = False, **kwargs: Any) -> str:
+    """Blocking form of :func:`get`, usable inside event loops (it does not need one)."""
+    target = str(to_path) if to_path is not None else str(get_random_local_path(os.path.basename(str(from_path).rstrip("/"))))
+    _transfer(str(from_path), target, recursive, **kwargs)
+    return target
+
+
+def put_sync(from_path: str, to_path: Optional[str] = None, recursive: bool = False, **kwargs: Any) -> str:
+    """Blocking form of :func:`put`, usable inside event loops (it does not need one)."""
+    src = str(from_path)
+    target = to_path or _default_remote_path(os.path.basename(to_local_path(src).rstrip("/")))
+    _transfer(src, target, recursive, **kwargs)
+    return target
+
+
+async def get(
+    from_path: str, to_path: Optional[Union[str, "Path"]] = None, recursive: bool = False, **kwargs: Any
+) -> str:
+    """Copy ``from_path`` (file, or directory with ``recursive=True``) to a local path; return it."""
+    target = str(to_path) if to_path is not None else str(get_random_local_path(os.path.basename(str(from_path).rstrip("/"))))
+    await _run(_transfer, str(from_path), target, recursive, remote=is_remote(from_path), **kwargs)
+    return target
+
+
+async def put(
+    from_path: str,
+    to_path: Optional[str] = None,
+    recursive: bool = False,
+    batch_size: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+    max_concurrency: Optional[int] = None,
+    **kwargs: Any,
+) -> str:
+    """Copy a local file (or directory with ``recursive=True``) to ``to_path``; return the target.
+
+    Without ``to_path`` the target is a fresh location under the current run's raw data path.
+    """
+    src = str(from_path)
+    target = to_path or _default_remote_path(os.path.basename(to_local_path(src).rstrip("/")))
+    await _run(_transfer, src, target, recursive, remote=is_remote(target), **kwargs)
+    return target
+
+
+def exists_sync(path: str, **kwargs: Any) -> bool:
+    """True when a file or directory exists at ``path``."""
+    if not is_remote(path):
+        return os.path.exists(to_local_path(path))
+    return bool(get_underlying_filesystem(path=path, **kwargs).exists(path))
+
+
+async def exists(path: str, **kwargs: Any) -> bool:
+    """True when a file or directory exists at ``path``."""
+    return await _run(exists_sync, path, remote=is_remote(path), **kwargs)
+
+
+def open_sync(path: str, mode: str = "rb", **kwargs: Any) -> Any:
+    """A blocking file object for ``path``; parent directories are created for local writes."""
+    if not is_remote(path):
+        local = to_local_path(path)
+        if any(c in mode for c in "wax"):
+            parent = os.path.dirname(local)
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+        return _builtin_open(local, mode)
+    import fsspec
+
+    return fsspec.open(path, mode, **kwargs).open()
+
+
+_builtin_open = open
+
+
+class AsyncFile:
+    """An async view of a file object: ``await f.read()``, ``await f.write(data)``.
+
+    Calls on remote files run in a worker thread; local ones run inline. Usable as
+    ``async with`` (closes on exit) and also as a plain ``with``.
+    """
+
+    def __init__(self, fh: Any, remote: bool):
+        self._fh = fh
+        self._remote = remote
+
+    async def _call(self, name: str, *args: Any) -> Any:
+        return await _run(getattr(self._fh, name), *args, remote=self._remote)
+
+    async def read(self, size: int = -1) -> Any:
+        """Read up to ``size`` bytes (all when negative)."""
+        return await self._call("read", size)
+
+    async def write(self, data: Any) -> int:
+        """Write ``data``; return the number of bytes or characters written."""
+        return await self._call("write", data)
+
+    async def readline(self) -> Any:
+        """Read one line."""
+        return await self._call("readline")
+
+    async def seek(self, offset: int, whence: int = 0) -> int:
+        """Move the position; return the new one."""
+        return await self._call("seek", offset, whence)
+
+    def tell(self) -> int:
+        """The current position."""
+        return self._fh.tell()
+
+    async def flush(self) -> None:
+        """Flush buffered writes."""
+        await self._call("flush")
+
+    async def close(self) -> None:
+        """Close the file (uploads buffered remote writes)."""
+        await self._call("close")
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._fh.closed)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fh, name)
+
+    async def __aenter__(self) -> "AsyncFile":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __enter__(self) -> Any:
+        return self._fh
+
+    def __exit__(self, *exc: Any) -> None:
+        self._fh.close()
+
+    def __aiter__(self) -> "AsyncFile":
+        return self
+
+    async def __anext__(self) -> Any:
+        line = await self.readline()
+        if not line:
+            raise StopAsyncIteration
+        return line
+
+
+async def open(path: str, mode: str = "rb", **kwargs: Any) -> AsyncFile:  # noqa: A001 - published name
+    """Open ``path`` for async reading or writing: ``fh = await storage.open(p, "wb")``."""
+    remote = is_remote(path)
+    fh = await _run(open_sync, path, mode, remote=remote, **kwargs)
+    return AsyncFile(fh, remote)
+
+
+async def get_stream(path: str, chunk_size: int = _CHUNK, **kwargs: Any) -> AsyncGenerator[bytes, None]:
+    """Yield the bytes of ``path`` in chunks of ``chunk_size``."""
+    fh = await open(path, "rb", **kwargs)
+    try:
+        while True:
+            chunk = await fh.read(chunk_size)
+            if not chunk:
+                break
+            yield chunk
+    finally:
+        await fh.close()
+
+
+async def put_stream(
+    data_iterable: Union[AsyncIterable[bytes], bytes],
+    *,
+    name: Optional[str] = None,
+    to_path: Optional[str] = None,
+    size_hint: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+    max_concurrency: Optional[int] = None,
+    **kwargs: Any,
+) -> str:
+    """Write bytes (or an async iterable of bytes) to ``to_path``, by default a fresh raw-data path."""
+    target = to_path or _default_remote_path(name)
+    fh = await open(target, "wb", **kwargs)
+    try:
+        if isinstance(data_iterable, (bytes, bytearray, memoryview)):
+            await fh.write(bytes(data_iterable))
+        else:
+            async for chunk in data_iterable:
+                await fh.write(chunk)
+    finally:
+        await fh.close()
+    return target

@@ -1,0 +1,487 @@
+"""Fast validation of Python values against type hints, run at every local task boundary.
+
+``check_value`` compiles a checker per type hint once (cached by the hint object) and then costs
+one dict lookup plus the checker call. A checker returns the value, possibly coerced (an ``int``
+given for a ``float`` becomes a ``float``; an enum value or name becomes the member), or raises
+``TypeError`` with a short reason.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import datetime
+import enum
+import numbers
+import types
+import typing
+from typing import Any, Callable, Dict
+
+from flyte.types._type_engine import _is_namedtuple, _is_pydantic_model
+
+__all__ = ["check_value", "compile_checker", "type_name"]
+
+Checker = Callable[[Any], Any]
+_NoneType = type(None)
+_cache: Dict[Any, Checker] = {}
+
+
+def type_name(tp: Any) -> str:
+    """A short readable name of a type hint: ``int``, ``list[int]``, ``Optional[MyData]``."""
+    if isinstance(tp, type) and not typing.get_args(tp):
+        return tp.__qualname__
+    return repr(tp).replace("typing.", "").replace("NoneType", "None")
+
+
+def _got(v: Any) -> str:
+    return type(v).__qualname__
+
+
+def check_value(value: Any, python_type: Any) -> Any:
+    """Return ``value`` (coerced where the type allows) if it matches ``python_type``, else raise ``TypeError``."""
+    try:
+        fn = _cache[python_type]
+    except KeyError:
+        fn = compile_checker(python_type)
+    except TypeError:  # unhashable hint (e.g. Annotated with a dict): compile every time
+        fn = _compile(python_type)
+    return fn(value)
+
+
+def compile_checker(python_type: Any) -> Checker:
+    """The (cached) checker function of ``python_type``."""
+    try:
+        return _cache[python_type]
+    except KeyError:
+        pass
+    # Recursive dataclasses refer to themselves: a forwarding stub breaks the cycle.
+    slot: list = []
+
+    def forward(v: Any) -> Any:
+        return slot[0](v)
+
+    _cache[python_type] = forward
+    try:
+        fn = _compile(python_type)
+    except BaseException:
+        del _cache[python_type]
+        raise
+    slot.append(fn)
+    _cache[python_type] = fn
+    return fn
+
+
+def _sub(tp: Any) -> Checker:
+    try:
+        return compile_checker(tp)
+    except TypeError:
+        return _compile(tp)
+
+
+def _accept(v: Any) -> Any:
+    return v
+
+
+def _exact(cls: type, name: str) -> Checker:
+    def check(v: Any) -> Any:
+        if isinstance(v, cls):
+            return v
+        raise TypeError(f"expected {name}, got {_got(v)}")
+
+    return check
+
+
+def _check_int(v: Any) -> Any:
+    if type(v) is int:
+        return v
+    if isinstance(v, bool):
+        raise TypeError("expected int, got bool")
+    if isinstance(v, int):
+        return v
+    if isinstance(v, numbers.Integral):  # numpy integers
+        return int(v)
+    raise TypeError(f"expected int, got {_got(v)}")
+
+
+def _check_float(v: Any) -> Any:
+    if type(v) is float:
+        return v
+    if isinstance(v, bool):
+        raise TypeError("expected float, got bool")
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, numbers.Real):  # numpy floats and ints
+        return float(v)
+    raise TypeError(f"expected float, got {_got(v)}")
+
+
+def _check_str(v: Any) -> Any:
+    if type(v) is str or isinstance(v, str):
+        return v
+    raise TypeError(f"expected str, got {_got(v)}")
+
+
+def _check_bool(v: Any) -> Any:
+    if v is True or v is False:
+        return v
+    if type(v).__name__ == "bool_":  # numpy.bool_
+        return bool(v)
+    raise TypeError(f"expected bool, got {_got(v)}")
+
+
+def _check_none(v: Any) -> Any:
+    if v is None:
+        return v
+    raise TypeError(f"expected None, got {_got(v)}")
+
+
+def _check_bytes(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, (bytearray, memoryview)):
+        return bytes(v)
+    raise TypeError(f"expected bytes, got {_got(v)}")
+
+
+def _check_datetime(v: Any) -> Any:
+    if isinstance(v, datetime.datetime):
+        return v
+    raise TypeError(f"expected datetime, got {_got(v)}")
+
+
+_SIMPLE: Dict[Any, Checker] = {
+    int: _check_int,
+    float: _check_float,
+    str: _check_str,
+    bool: _check_bool,
+    _NoneType: _check_none,
+    None: _check_none,
+    bytes: _check_bytes,
+    datetime.datetime: _check_datetime,
+    datetime.date: _exact(datetime.date, "date"),
+    datetime.timedelta: _exact(datetime.timedelta, "timedelta"),
+    Any: _accept,
+    object: _accept,
+}
+
+# Checkers that may return a different object than they were given; containers of checkers that
+# never do can skip rebuilding.
+_COERCING = {_check_int, _check_float, _check_bool, _check_bytes}
+
+
+def _compile(tp: Any) -> Checker:
+    simple = _SIMPLE.get(tp) if _hashable(tp) else None
+    if simple is not None:
+        return simple
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _sub(args[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return _union(tp, args)
+    if origin is typing.Literal:
+        return _literal(tp, args)
+    if origin is typing.ClassVar or origin is typing.Final:
+        return _sub(args[0]) if args else _accept
+    if isinstance(tp, (typing.TypeVar, str, typing.ForwardRef)) or tp is typing.Any:
+        return _accept
+    if origin in (list, set, frozenset, collections.abc.Sequence) or tp in (list, set, frozenset):
+        return _sequence(tp, origin or tp, args)
+    if origin is tuple or tp is tuple:
+        return _tuple(tp, args)
+    if origin is dict or tp is dict:
+        return _dict(tp, args)
+    cls = origin if origin is not None else tp
+    if not isinstance(cls, type):
+        return _accept
+    if issubclass(cls, enum.Enum):
+        return _enum(cls)
+    if _is_file_like(cls):
+        return _exact(cls, type_name(cls))
+    if _is_dataframe_type(cls):
+        return _dataframe(cls)
+    if dataclasses.is_dataclass(cls):
+        return _dataclass(cls)
+    if _is_namedtuple(cls) or _is_pydantic_model(cls):
+        return _exact(cls, cls.__qualname__)
+    return _exact(cls, type_name(tp))
+
+
+def _hashable(tp: Any) -> bool:
+    try:
+        hash(tp)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_file_like(cls: type) -> bool:
+    from flyte.io._ref import DataRef
+
+    return issubclass(cls, DataRef)
+
+
+def _is_dataframe_type(cls: type) -> bool:
+    from flyte.io._dataframe import DataFrame
+
+    return issubclass(cls, DataFrame)
+
+
+def _dataframe(cls: type) -> Checker:
+    from flyte.io._dataframe import DataFrameTransformerEngine
+
+    def check(v: Any) -> Any:
+        if isinstance(v, cls) or type(v) in DataFrameTransformerEngine.ENCODERS:
+            return v
+        raise TypeError(f"expected {cls.__qualname__} (or a dataframe with a registered encoder), got {_got(v)}")
+
+    return check
+
+
+def _union(tp: Any, args: tuple) -> Checker:
+    allows_none = _NoneType in args
+    others = [a for a in args if a is not _NoneType]
+    checkers = [_sub(a) for a in others]
+    name = type_name(tp)
+    # Exact-type fast path: a value whose class is one of the variants needs no trial and error.
+    exact: Dict[type, Checker] = {}
+    for a, c in zip(others, checkers):
+        if isinstance(a, type) and a in (int, str, float, bool, bytes):
+            exact[a] = c
+    if len(checkers) == 1:
+        only = checkers[0]
+
+        def check_optional(v: Any) -> Any:
+            if v is None:
+                return v
+            try:
+                return only(v)
+            except TypeError as e:
+                raise TypeError(f"expected {name}: {e}") from None
+
+        return check_optional if allows_none else only
+
+    def check(v: Any) -> Any:
+        if v is None and allows_none:
+            return v
+        fast = exact.get(type(v))
+        if fast is not None:
+            return fast(v)
+        for c in checkers:
+            try:
+                return c(v)
+            except TypeError:
+                pass
+        raise TypeError(f"expected {name}, got {_got(v)}")
+
+    return check
+
+
+def _literal(tp: Any, args: tuple) -> Checker:
+    allowed = [(type(a), a) for a in args]
+
+    def check(v: Any) -> Any:
+        tv = type(v)
+        for t, a in allowed:
+            if tv is t and v == a:
+                return v
+            if isinstance(a, enum.Enum) and v is a:
+                return v
+        raise TypeError(f"expected one of {list(args)!r}, got {v!r}")
+
+    return check
+
+
+def _enum(cls: type) -> Checker:
+    by_value = {}
+    for m in cls:  # type: ignore[attr-defined]
+        try:
+            by_value[m.value] = m
+        except TypeError:  # unhashable values: only members and names are accepted
+            pass
+    names = cls.__members__  # type: ignore[attr-defined]
+    label = cls.__qualname__
+
+    def check(v: Any) -> Any:
+        if isinstance(v, cls):
+            return v
+        if isinstance(v, enum.Enum):
+            raise TypeError(f"expected {label}, got {_got(v)}")
+        try:
+            hit = by_value.get(v)
+        except TypeError:
+            hit = None
+        if hit is not None:
+            return hit
+        if isinstance(v, str) and v in names:
+            return names[v]
+        raise TypeError(f"expected {label}, got {v!r}")
+
+    return check
+
+
+def _sequence(tp: Any, container: Any, args: tuple) -> Checker:
+    if container is collections.abc.Sequence:
+        container_types: tuple = (list, tuple)
+        rebuild: Any = None
+    else:
+        container_types = (container,)
+        rebuild = container
+    label = type_name(tp)
+    if not args or args[0] is Any:
+
+        def check_plain(v: Any) -> Any:
+            if isinstance(v, container_types):
+                return v
+            raise TypeError(f"expected {label}, got {_got(v)}")
+
+        return check_plain
+    elem = _sub(args[0])
+    coercing = elem not in _SIMPLE.values() or elem in _COERCING
+
+    def check(v: Any) -> Any:
+        if not isinstance(v, container_types):
+            raise TypeError(f"expected {label}, got {_got(v)}")
+        out = []
+        changed = False
+        for i, x in enumerate(v):
+            try:
+                y = elem(x)
+            except TypeError as e:
+                raise TypeError(f"item [{i}]: {e}") from None
+            changed = changed or y is not x
+            out.append(y)
+        if not changed:
+            return v
+        return out if rebuild in (list, None) else rebuild(out)
+
+    if not coercing:
+        # Keep the element index in the message without paying for try/except per element.
+        def check_simple(v: Any) -> Any:
+            if not isinstance(v, container_types):
+                raise TypeError(f"expected {label}, got {_got(v)}")
+            for i, x in enumerate(v):
+                try:
+                    elem(x)
+                except TypeError as e:
+                    raise TypeError(f"item [{i}]: {e}") from None
+            return v
+
+        return check_simple
+    return check
+
+
+def _tuple(tp: Any, args: tuple) -> Checker:
+    label = type_name(tp)
+    if not args or args == ((),):
+        if args == ((),):
+
+            def check_empty(v: Any) -> Any:
+                if isinstance(v, tuple) and not v:
+                    return v
+                raise TypeError(f"expected an empty tuple, got {v!r}")
+
+            return check_empty
+        return _exact(tuple, "tuple")
+    if args[-1] is Ellipsis:
+        elem = _sub(args[0])
+
+        def check_var(v: Any) -> Any:
+            if not isinstance(v, tuple):
+                raise TypeError(f"expected {label}, got {_got(v)}")
+            out = []
+            for i, x in enumerate(v):
+                try:
+                    out.append(elem(x))
+                except TypeError as e:
+                    raise TypeError(f"item [{i}]: {e}") from None
+            return v if all(a is b for a, b in zip(out, v)) else tuple(out)
+
+        return check_var
+    elems = [_sub(a) for a in args]
+    n = len(elems)
+
+    def check(v: Any) -> Any:
+        if not isinstance(v, tuple):
+            raise TypeError(f"expected {label}, got {_got(v)}")
+        if len(v) != n:
+            raise TypeError(f"expected {label} ({n} items), got {len(v)} items")
+        out = []
+        changed = False
+        for i, (c, x) in enumerate(zip(elems, v)):
+            try:
+                y = c(x)
+            except TypeError as e:
+                raise TypeError(f"item [{i}]: {e}") from None
+            changed = changed or y is not x
+            out.append(y)
+        if not changed:
+            return v
+        return tuple(out)
+
+    return check
+
+
+def _dict(tp: Any, args: tuple) -> Checker:
+    label = type_name(tp)
+    if len(args) != 2 or (args[0] is Any and args[1] is Any):
+
+        def check_plain(v: Any) -> Any:
+            if isinstance(v, dict):
+                return v
+            raise TypeError(f"expected {label}, got {_got(v)}")
+
+        return check_plain
+    kc, vc = _sub(args[0]), _sub(args[1])
+    key_is_str = kc is _check_str
+    vcoerce = vc not in _SIMPLE.values() or vc in _COERCING
+
+    def check(v: Any) -> Any:
+        if not isinstance(v, dict):
+            raise TypeError(f"expected {label}, got {_got(v)}")
+        out = {} if vcoerce else None
+        changed = False
+        for k, x in v.items():
+            if key_is_str:
+                if type(k) is not str and not isinstance(k, str):
+                    raise TypeError(f"key {k!r}: expected str, got {_got(k)}")
+            else:
+                try:
+                    kc(k)
+                except TypeError as e:
+                    raise TypeError(f"key {k!r}: {e}") from None
+            try:
+                y = vc(x)
+            except TypeError as e:
+                raise TypeError(f"[{k!r}]: {e}") from None
+            if out is not None:
+                changed = changed or y is not x
+                out[k] = y
+        if out is None or not changed:
+            return v
+        return out
+
+    return check
+
+
+def _dataclass(cls: type) -> Checker:
+    from flyte.types._plain import type_hints
+
+    hints = type_hints(cls)
+    fields = [(f.name, _sub(hints.get(f.name, Any))) for f in dataclasses.fields(cls)]
+    # Fields typed Any need no check: skip them entirely.
+    fields = [(n, c) for n, c in fields if c is not _accept]
+    label = cls.__qualname__
+
+    def check(v: Any) -> Any:
+        if not isinstance(v, cls):
+            raise TypeError(f"expected {label}, got {_got(v)}")
+        # Fields are validated but not rewritten: coercing would mean mutating the caller's object.
+        for name, c in fields:
+            try:
+                c(getattr(v, name))
+            except TypeError as e:
+                raise TypeError(f"field {name!r}: {e}") from None
+        return v
+
+    return check
