@@ -383,12 +383,9 @@ def _registry_secret(value: object, owner: str) -> Optional["Secret"]:
 
 
 def _flyte_version() -> str:
-    try:
-        from importlib.metadata import version
+    from flyte._version import __version__
 
-        return version("flyte")
-    except Exception:  # not installed as a distribution (a source checkout on sys.path)
-        return "0.0.0"
+    return __version__
 
 
 @dataclass(frozen=True, eq=True)
