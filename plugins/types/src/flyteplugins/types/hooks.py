@@ -1,0 +1,45 @@
+"""The plugin's hook: the module the ``flyte.plugins.types`` entry point names.
+
+Importing it imports no data library; numpy, pandas and pyarrow are imported inside the hook,
+when flyte first needs its type transformers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flyte.extend import hookimpl
+
+logger = logging.getLogger(__name__)
+
+
+def register_numpy(engine: Any) -> None:
+    """Register the ``numpy.ndarray`` transformer with ``engine`` (once)."""
+    import numpy as np
+
+    from flyteplugins.types.numpy_array import NumpyArrayTransformer
+
+    if np.ndarray not in engine.get_available_transformers():
+        engine.register(NumpyArrayTransformer())
+
+
+def register_parquet_handlers() -> None:
+    """Register the pandas and pyarrow parquet handlers of ``flyte.io.DataFrame`` (once each)."""
+    from flyte.io.extend import DataFrameDecoder, DataFrameTransformerEngine
+
+    from flyteplugins.types.parquet import HANDLERS
+
+    for handler_cls in HANDLERS:
+        handler = handler_cls()
+        table = DataFrameTransformerEngine.DECODERS if isinstance(handler, DataFrameDecoder) else DataFrameTransformerEngine.ENCODERS
+        if handler.supported_format in table.get(handler.python_type, {}).get("", {}):
+            continue  # already registered (by this plugin, or replaced by the user)
+        DataFrameTransformerEngine.register(handler)
+
+
+@hookimpl
+def flyte_register_type_transformers(engine: Any) -> None:
+    """numpy arrays as .npy blobs; pandas DataFrames and pyarrow Tables as parquet datasets."""
+    register_numpy(engine)
+    register_parquet_handlers()
