@@ -150,7 +150,8 @@ class TaskTemplate(Generic[P, R, F]):
         state = current_run_state.get()
         if state is None:
             return self.forward(*args, **kwargs)
-        if self._call_as_synchronous:
+        if self._call_as_synchronous or not _loop_running():
+            # Sync code (a sync task body) cannot await: wait for the result, also for async tasks.
             from flyte._engine.bridge import block_on
 
             return block_on(state.controller.submit(self, args, kwargs), name=self.name)
@@ -192,6 +193,14 @@ class TaskTemplate(Generic[P, R, F]):
         return f"{type(self).__name__}(name={self.name!r}, interface={self.interface!r})"
 
     __hash__ = object.__hash__
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 async def _as_coroutine(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:

@@ -233,7 +233,7 @@ def _task_command(task: Any, run_options: Dict[str, Any]) -> click.Command:
                     [opt_name],
                     type=ptype,
                     required=required,
-                    default=None if required else _NotGiven,
+                    default=None,
                     help=help_text,
                     show_default=False,
                 )
@@ -243,7 +243,8 @@ def _task_command(task: Any, run_options: Dict[str, Any]) -> click.Command:
         assert isinstance(p, click.Option)
 
     def callback(**kwargs: Any) -> None:
-        inputs = {k: v for k, v in kwargs.items() if v is not _NotGiven}
+        # Options not given stay None and the task's own default applies.
+        inputs = {k: v for k, v in kwargs.items() if v is not None}
         _execute(task, inputs, run_options)
 
     return click.Command(
@@ -252,14 +253,6 @@ def _task_command(task: Any, run_options: Dict[str, Any]) -> click.Command:
         callback=callback,
         help=(doc.splitlines()[0] if doc else f"Run task {task.name}.") + f"\n\nInputs: {task.interface!r}",
     )
-
-
-class _NotGivenType:
-    def __repr__(self) -> str:
-        return "<default>"
-
-
-_NotGiven = _NotGivenType()
 
 
 def _type_label(tp: Any) -> str:
