@@ -502,7 +502,6 @@ class _Pending:
         return len(self.actions) + len(self.logs) + len(self.run_finishes)
 
 
-
 _open_stores: "weakref.WeakSet[LocalStore]" = weakref.WeakSet()
 
 
