@@ -161,3 +161,23 @@ def test_an_error_inside_a_hook_during_registration_names_the_plugin(fresh_plugi
 
     with pytest.raises(PluginError, match=r"Broken failed to register: RuntimeError: boom"):
         pm.register(Broken())
+
+
+def test_the_core_registers_builtin_transformers_through_the_type_hook():
+    from flyte.types import TypeEngine
+
+    pm = FlytePluginManager(builtins=False)
+    calls = []
+
+    class Spy:
+        @hookimpl
+        def flyte_register_type_transformers(self, engine):
+            calls.append(engine)
+
+    pm.register(Spy())
+    pm.register(builtin, name="flyte.builtin")
+    pm.register_type_transformers(TypeEngine)
+    pm.register_type_transformers(TypeEngine)  # once per engine
+    assert calls == [TypeEngine]
+    assert TypeEngine._builtins_loaded
+    assert {int, str, float, bool} <= set(TypeEngine.get_available_transformers())
