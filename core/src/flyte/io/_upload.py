@@ -89,7 +89,7 @@ def _collect(value: Any, out: List[Any], seen: set, depth: int = 0) -> None:
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
             _collect(getattr(value, f.name, None), out, seen, depth + 1)
-    elif "pydantic" in sys.modules and hasattr(value, "model_fields") and hasattr(value, "__dict__"):
+    elif "pydantic" in sys.modules and hasattr(type(value), "model_fields") and hasattr(value, "__dict__"):
         for v in value.__dict__.values():
             _collect(v, out, seen, depth + 1)
 

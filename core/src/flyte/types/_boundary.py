@@ -21,19 +21,17 @@ from flyte.types._type_engine import TypeEngine, _is_namedtuple, _is_pydantic_mo
 
 __all__ = ["convert_boundary", "hash_inputs", "needs_roundtrip"]
 
-_roundtrip_cache: Dict[Any, bool] = {}
+# Keyed by identity (the entry keeps the hint alive): hashing typing aliases is slow.
+_roundtrip_cache: Dict[int, tuple] = {}
 
 
 def needs_roundtrip(python_type: Any) -> bool:
     """Whether values of ``python_type`` must be converted through literals on the local engine."""
-    try:
-        return _roundtrip_cache[python_type]
-    except KeyError:
-        pass
-    except TypeError:
-        return _needs(python_type, set())
+    entry = _roundtrip_cache.get(id(python_type))
+    if entry is not None and entry[0] is python_type:
+        return entry[1]
     result = _needs(python_type, set())
-    _roundtrip_cache[python_type] = result
+    _roundtrip_cache[id(python_type)] = (python_type, result)
     return result
 
 

@@ -731,4 +731,4 @@ def register_builtin_transformers(engine: Any = None) -> None:
         engine._PYDANTIC_TRANSFORMER = StructTransformer("Pydantic Transformer", object)
         engine._TUPLE_TRANSFORMER = TupleTransformer()
         engine._NAMEDTUPLE_TRANSFORMER = NamedTupleTransformer()
-        engine._cache.clear()
+        engine._invalidate()

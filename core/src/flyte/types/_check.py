@@ -24,6 +24,10 @@ __all__ = ["check_value", "compile_checker", "type_name"]
 Checker = Callable[[Any], Any]
 _NoneType = type(None)
 _cache: Dict[Any, Checker] = {}
+# Hashing a typing alias (Optional[int], list[int]) rehashes its arguments on every call; keying
+# by identity first makes the lookup cost the same for every hint. The entry keeps the hint alive,
+# so its id cannot be reused while the entry exists.
+_by_id: Dict[int, tuple] = {}
 
 
 def type_name(tp: Any) -> str:
@@ -39,12 +43,19 @@ def _got(v: Any) -> str:
 
 def check_value(value: Any, python_type: Any) -> Any:
     """Return ``value`` (coerced where the type allows) if it matches ``python_type``, else raise ``TypeError``."""
+    if type(python_type) is type:  # plain classes hash by identity already: fastest path
+        fn = _cache.get(python_type)
+        if fn is not None:
+            return fn(value)
+    else:
+        entry = _by_id.get(id(python_type))
+        if entry is not None and entry[0] is python_type:
+            return entry[1](value)
     try:
-        fn = _cache[python_type]
-    except KeyError:
         fn = compile_checker(python_type)
     except TypeError:  # unhashable hint (e.g. Annotated with a dict): compile every time
-        fn = _compile(python_type)
+        return _compile(python_type)(value)
+    _by_id[id(python_type)] = (python_type, fn)
     return fn(value)
 
 
@@ -279,8 +290,18 @@ def _union(tp: Any, args: tuple) -> Checker:
 
 def _literal(tp: Any, args: tuple) -> Checker:
     allowed = [(type(a), a) for a in args]
+    try:
+        # Pairs with the type keep True from matching 1 and 1 from matching 1.0.
+        allowed_set = frozenset(allowed)
+    except TypeError:
+        allowed_set = frozenset()
 
     def check(v: Any) -> Any:
+        try:
+            if (type(v), v) in allowed_set:
+                return v
+        except TypeError:  # unhashable value
+            pass
         tv = type(v)
         for t, a in allowed:
             if tv is t and v == a:

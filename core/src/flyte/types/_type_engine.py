@@ -161,6 +161,14 @@ class TypeEngine(Generic[T]):
     # -- registration ---------------------------------------------------------------------
 
     @classmethod
+    def _invalidate(cls) -> None:
+        """Forget lookups cached before the registry changed."""
+        cls._cache.clear()
+        boundary = sys.modules.get("flyte.types._boundary")
+        if boundary is not None:
+            boundary._roundtrip_cache.clear()
+
+    @classmethod
     def register(cls, transformer: TypeTransformer, additional_types: Optional[List[Type]] = None) -> None:
         """Register ``transformer`` for its ``python_type`` (and ``additional_types``).
 
@@ -175,20 +183,20 @@ class TypeEngine(Generic[T]):
                     f"Cannot override with {transformer.name}"
                 )
             cls._REGISTRY[t] = transformer
-        cls._cache.clear()
+        cls._invalidate()
 
     @classmethod
     def register_additional_type(cls, transformer: TypeTransformer, additional_type: Type, override: bool = False) -> None:
         """Also route ``additional_type`` to ``transformer`` (replacing an existing one only with ``override``)."""
         if additional_type not in cls._REGISTRY or override:
             cls._REGISTRY[additional_type] = transformer
-            cls._cache.clear()
+            cls._invalidate()
 
     @classmethod
     def register_restricted_type(cls, name: str, type: Type) -> None:  # noqa: A002 - published name
         """Forbid ``type`` as a task input or output (it cannot be moved between processes)."""
         cls._RESTRICTED_TYPES.append(type)
-        cls._cache.clear()
+        cls._invalidate()
 
     @classmethod
     def get_available_transformers(cls) -> typing.KeysView:
@@ -216,7 +224,7 @@ class TypeEngine(Generic[T]):
             except ImportError:
                 load_type_plugins = _load_type_entry_points
             load_type_plugins()
-            cls._cache.clear()
+            cls._invalidate()
 
     # -- lookup ---------------------------------------------------------------------------
 
