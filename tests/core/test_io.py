@@ -289,3 +289,20 @@ def test_duplicate_handler_needs_override(table_handlers: Any) -> None:
     with pytest.raises(ValueError, match="override=True"):
         DataFrameTransformerEngine.register(TableEncoder())
     DataFrameTransformerEngine.register(TableEncoder(), override=True)
+
+
+def test_hash_function_sees_whole_content(text_file: Path) -> None:
+    from flyte.io import HashFunction
+
+    f = File.from_local_sync(text_file, hash_method=HashFunction.from_fn(lambda data: f"len={len(data)}"))
+    assert f.hash == "len=10"
+
+
+async def test_hash_inputs_of_in_memory_dataframe_is_stable(table_handlers: Any) -> None:
+    from flyte.types import hash_inputs
+
+    h1 = await hash_inputs({"t": Table([{"a": 1}])}, {"t": Table}, set())
+    h2 = await hash_inputs({"t": DataFrame.from_df(Table([{"a": 1}]))}, {"t": DataFrame}, set())
+    assert h1 == await hash_inputs({"t": Table([{"a": 1}])}, {"t": Table}, set())
+    assert h1 != await hash_inputs({"t": Table([{"a": 2}])}, {"t": Table}, set())
+    assert h2 == await hash_inputs({"t": DataFrame.from_df(Table([{"a": 1}]))}, {"t": DataFrame}, set())

@@ -8,5 +8,6 @@ raw data path, and read where it is needed.
 from flyte.io._dataframe import PARQUET, DataFrame
 from flyte.io._dir import Dir
 from flyte.io._file import File
+from flyte.io._hashing import HashFunction
 
-__all__ = ["PARQUET", "DataFrame", "Dir", "File"]
+__all__ = ["PARQUET", "DataFrame", "Dir", "File", "HashFunction"]

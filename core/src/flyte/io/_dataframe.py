@@ -299,6 +299,17 @@ class DataFrameDecoder(ABC, Generic[DF]):
 
 
 Handlers = Union[DataFrameEncoder, DataFrameDecoder]
+
+
+def _content_identity(val: Any) -> Optional[str]:
+    import hashlib
+
+    from flyte.types._pickle import dumps
+
+    try:
+        return "sha256:" + hashlib.sha256(dumps(val)).hexdigest()
+    except Exception:  # unpicklable frames fall back to their encoded location
+        return None
 _ANY = ""  # key for handlers serving every protocol / every format
 
 
@@ -447,6 +458,15 @@ class DataFrameTransformerEngine(TypeTransformer[DataFrame]):
             else:
                 raise TypeTransformerFailedError("A DataFrame needs a uri or a wrapped dataframe (DataFrame.from_df(df))")
             return literals_pb2.Literal(scalar=literals_pb2.Scalar(structured_dataset=sd), hash=df.hash or "")
+        from flyte.io._upload import is_hashing
+
+        if is_hashing() and not df.uri:
+            # A cache key must not depend on where an encoder would write: identify the data by
+            # its pickled content when it can be pickled.
+            identity = _content_identity(df._raw_df)
+            if identity is not None:
+                sd = literals_pb2.StructuredDataset(uri=identity)
+                return literals_pb2.Literal(scalar=literals_pb2.Scalar(structured_dataset=sd), hash=df.hash or "")
         from flyte._context import raw_data_path
 
         df_type = type(df._raw_df)

@@ -26,6 +26,12 @@ def _resolve_hash(hash_method: Any, local_path: Optional[str] = None) -> Optiona
         return None
     if isinstance(hash_method, str):
         return hash_method
+    from flyte.io._hashing import HashFunction
+
+    if local_path is not None and isinstance(hash_method, HashFunction):
+        with open(local_path, "rb") as fh:
+            hash_method.update(fh.read())
+        return hash_method.result()
     if local_path is not None and hasattr(hash_method, "update"):
         with open(local_path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
