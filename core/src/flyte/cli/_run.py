@@ -320,9 +320,11 @@ def _execute(task: Any, inputs: Dict[str, Any], opts: Dict[str, Any]) -> None:
     import flyte
 
     flyte.init(local_persistence=opts["persist"])
+    from flyte.models import generate_random_name
+
     runner = flyte.with_runcontext(
         mode="local",
-        name=opts.get("name"),
+        name=opts.get("name") or generate_random_name(16),
         raw_data_path=opts.get("raw_data_path"),
         overwrite_cache=opts.get("overwrite_cache", False),
         disable_run_cache=opts.get("disable_run_cache", False),
@@ -330,14 +332,22 @@ def _execute(task: Any, inputs: Dict[str, Any], opts: Dict[str, Any]) -> None:
         custom_context=opts.get("custom_context") or None,
         local_persistence=opts["persist"],
     )
+    from flyte.cli._common import debug_enabled, user_error_message
+    from flyte.errors import BaseRuntimeError, RunAbortedError
+
     with _Progress(task.name, enabled=sys.stderr.isatty() and opts["output"] == "table"):
         try:
             result = runner.run(task, **inputs)
-        except BaseException as e:
+        except (KeyboardInterrupt, RunAbortedError) as e:
+            click.echo(f"Aborted: run {runner.name} ({type(e).__name__}); its actions were cancelled", err=True)
+            raise click.exceptions.Exit(130) from None
+        except BaseRuntimeError as e:
+            # A task failed: one line (the run record keeps the user's traceback; -v prints it).
             tb = getattr(e, "traceback", None)
-            if tb and opts["output"] == "table":
+            if tb and debug_enabled():
                 click.echo(tb.rstrip(), err=True)
-            raise
+            where = f"; details: flyte get run {runner.name}" if opts["persist"] else ""
+            raise click.ClickException(f"run {runner.name} failed: {user_error_message(e)}{where}") from None
     outputs = result.outputs().named_outputs
     if opts["output"] == "json":
         click.echo(json.dumps({"run": result.name, "phase": result.phase.value, "task": task.name, "outputs": _jsonable(outputs)}))
@@ -379,7 +389,7 @@ class _RunCommand(click.Command):
 @click.command(
     "run",
     cls=_RunCommand,
-    context_settings=dict(ignore_unknown_options=True, allow_extra_args=True, help_option_names=[]),
+    context_settings=dict(ignore_unknown_options=True, allow_extra_args=True, allow_interspersed_args=False, help_option_names=[]),
 )
 @click.option("--local", is_flag=True, help="Run on the local engine (the default).")
 @click.option("--name", default=None, help="Name of the run (default: random).")
@@ -439,4 +449,6 @@ def run(
     )
     cmd = _task_command(tasks[task_name], opts)
     extra = list(ctx.args) + (["--help"] if show_help else [])
-    cmd.main(args=extra, prog_name=f"flyte run {file} {task_name}", standalone_mode=False)
+    rc = cmd.main(args=extra, prog_name=f"flyte run {file} {task_name}", standalone_mode=False)
+    if isinstance(rc, int) and not isinstance(rc, bool) and rc:
+        ctx.exit(rc)
