@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from flyte._pod import PRIMARY_CONTAINER_DEFAULT_NAME
+from flyte._serialize.k8s_settings import DEVICE_VALUES
 
 if TYPE_CHECKING:
     from flyteidl2.core import tasks_pb2
@@ -30,31 +31,8 @@ DEFAULT_GPU_RESOURCE_KEY = "nvidia.com/gpu"
 SHM_VOLUME_NAME = "flyte-shm"
 SHM_MOUNT_PATH = "/dev/shm"
 
-# Node label values of the accelerator models (the cluster-side names of the devices).
-_DEVICE_LABELS: Dict[str, str] = {
-    "a100": "nvidia-tesla-a100",
-    "a100 80g": "nvidia-a100-80gb",
-    "h100": "nvidia-h100",
-    "h200": "nvidia-h200",
-    "b200": "nvidia-b200",
-    "t4": "nvidia-tesla-t4",
-    "l4": "nvidia-l4",
-    "l40s": "nvidia-l40s",
-    "v100": "nvidia-tesla-v100",
-    "a10": "nvidia-a10",
-    "a10g": "nvidia-a10g",
-    "rtx pro 6000": "nvidia-rtx-pro-6000",
-    "gb10": "nvidia-gb10",
-    "v5p": "tpu-v5p-slice",
-    "v6e": "tpu-v6e-slice",
-    "inf1": "aws-neuron-inf1",
-    "inf2": "aws-neuron-inf2",
-    "trn1": "aws-neuron-trn1",
-    "trn1n": "aws-neuron-trn1n",
-    "trn2": "aws-neuron-trn2",
-    "trn2u": "aws-neuron-trn2u",
-    "gaudi1": "habana-gaudi-dl1",
-}
+# Node label values of the accelerator models: the one table shared with the Kubernetes mapping.
+_DEVICE_LABELS = DEVICE_VALUES
 
 # proto enum names of the resource kinds, keyed by Kubernetes resource name.
 _PROTO_NAMES = {"cpu": "CPU", "memory": "MEMORY", "ephemeral-storage": "EPHEMERAL_STORAGE"}

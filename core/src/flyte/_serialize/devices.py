@@ -1,0 +1,85 @@
+"""Accelerators on Kubernetes: which resource a ``Device`` requests and where it may be scheduled.
+
+Two pure functions of (device, settings), used for task pods and by plugins for every pod template
+they build (Ray head and workers, Spark driver and executors, PyTorch workers):
+
+* :func:`device_resources`: the extended resources to put in both requests and limits;
+* :func:`device_scheduling`: the node affinity requirements and tolerations that send the pod to
+  nodes carrying that model (and partition).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+
+from flyte._serialize.k8s_settings import K8sSettings, check_label_value
+from flyte.errors import ValidationError
+
+if TYPE_CHECKING:
+    from flyte._resources import Device
+
+__all__ = ["check_single_pod", "device_resources", "device_scheduling"]
+
+
+def check_single_pod(device: "Device", *, owner: Optional[str] = None) -> None:
+    """Raise when ``device`` cannot be served by one pod: a TPU slice spanning several hosts."""
+    if not device.is_single_host():
+        raise ValidationError(
+            "resources.gpu", f"TPU({device.device!r}, {device.partition!r})",
+            f"a single-host TPU topology for one pod; topology {device.partition} of {device.device} spans "
+            "several hosts (single-host: V5P 2x2x1; V6E/V5E 1x1, 2x2, 2x4) - run it as a multi-host "
+            "job (e.g. Ray worker groups) instead",
+            owner=owner,
+        )
+
+
+def _uses_mig_resource(device: "Device", settings: K8sSettings) -> bool:
+    return settings.mig_strategy == "mixed" and device.device_class == "GPU" and bool(device.partition)
+
+
+def device_resources(device: Optional["Device"], settings: Optional[K8sSettings] = None, *,
+                     owner: Optional[str] = None) -> Dict[str, str]:
+    """The extended resources a container needs for ``device``, to put in requests and limits alike.
+
+    ``{settings.resource_name(class): count}``, where a TPU slice counts its chips
+    (``TPU("V5P", "2x2x1")`` -> 4). With the ``mixed`` MIG strategy a partitioned GPU is requested as
+    ``nvidia.com/mig-<partition>: quantity`` instead. Empty for no device; a multi-host TPU slice
+    raises a ``ValidationError``.
+    """
+    if device is None:
+        return {}
+    settings = settings or K8sSettings()
+    check_single_pod(device, owner=owner)
+    if _uses_mig_resource(device, settings):
+        from flyte._serialize.k8s_settings import check_qualified_name
+
+        name = check_qualified_name("resources.gpu", settings.mig_resource_prefix + str(device.partition), owner=owner)
+        return {name: str(device.quantity)}
+    return {settings.resource_name(device.device_class): str(device.accelerator_count())}
+
+
+def device_scheduling(
+    device: Optional["Device"], settings: Optional[K8sSettings] = None, *, owner: Optional[str] = None
+) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """Node affinity requirements and tolerations for a container asking for ``device``.
+
+    Returns ``(requirements, tolerations)``. ``requirements`` are node selector requirements
+    (``{key, operator: In, values}``) to add to every required node selector term of the pod;
+    ``tolerations`` are ``{key, operator: Equal, value, effect: NoSchedule}``. A device model adds the
+    pair for the device label; a partition (MIG size, TPU topology) the pair for the partition label
+    (except a MIG partition under the ``mixed`` strategy, whose resource name already selects it).
+    A device without a model (``gpu=2``) needs neither: ``([], [])``.
+    """
+    if device is None:
+        return [], []
+    settings = settings or K8sSettings()
+    check_single_pod(device, owner=owner)
+    if not device.device:
+        return [], []
+    device_key, partition_key = settings.labels_for(device.device_class)
+    pairs = [(device_key, check_label_value("resources.gpu", settings.device_value(device.device), owner=owner))]
+    if device.partition and not _uses_mig_resource(device, settings):
+        pairs.append((partition_key, check_label_value("resources.gpu.partition", device.partition, owner=owner)))
+    requirements = [{"key": k, "operator": "In", "values": [v]} for k, v in pairs]
+    tolerations = [{"key": k, "operator": "Equal", "value": v, "effect": "NoSchedule"} for k, v in pairs]
+    return requirements, tolerations
