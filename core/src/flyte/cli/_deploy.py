@@ -1,0 +1,199 @@
+"""``flyte deploy``: serialize environments and their tasks for a cluster.
+
+    flyte deploy --dry-run FILE ENV_NAME...        the named environments (variable or env name)
+    flyte deploy --dry-run --all FILE              every environment in the file
+    flyte deploy --dry-run --recursive DIR         every environment in every .py file under DIR
+    flyte deploy --dry-run --all --output OUT FILE writes OUT/<task>.pb, .json and .yaml
+
+Files are imported as modules named by their path relative to the root directory
+(``--root-dir``, default the working directory), the names under which a container imports
+them again. Dependencies (``depends_on``) are deployed with the environments that name them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import click
+
+__all__ = ["deploy", "load_python_files"]
+
+# Folders that never hold user code worth importing.
+_SKIP_DIRS = {"__pycache__", "site-packages", "node_modules", "build", "dist"}
+
+
+def _module_name(file: Path, root: Path) -> Tuple[str, Path]:
+    """(module name, sys.path entry) for ``file``: relative to ``root`` when inside it, else its stem."""
+    from flyte._serialize.command import module_name_for_file
+
+    name = module_name_for_file(file, root)
+    if name is not None:
+        return name, root
+    return file.stem, file.parent
+
+
+def _import_file(file: Path, root: Path) -> Any:
+    name, base = _module_name(file, root)
+    entry = str(base.resolve())
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        loaded_file = getattr(loaded, "__file__", None)
+        if loaded_file and Path(loaded_file).resolve() == file.resolve():
+            return loaded
+        del sys.modules[name]
+    return importlib.import_module(name)
+
+
+def _python_files(path: Path, recursive: bool) -> List[Path]:
+    if path.is_file():
+        return [path]
+    pattern = path.rglob("*.py") if recursive else path.glob("*.py")
+    files = []
+    for f in sorted(pattern):
+        rel = f.relative_to(path).parts[:-1]
+        if any(p.startswith(".") or p in _SKIP_DIRS for p in rel):
+            continue
+        files.append(f)
+    return files
+
+
+def load_python_files(path: Path, root: Path, recursive: bool) -> Tuple[List[Any], List[Tuple[Path, str]]]:
+    """Import ``path`` (a file, or the .py files of a folder); return (modules, failures)."""
+    modules, failures = [], []
+    for f in _python_files(path, recursive):
+        try:
+            modules.append(_import_file(f, root))
+        except Exception as e:
+            failures.append((f, f"{type(e).__name__}: {e}"))
+    return modules, failures
+
+
+def environments_in(modules: List[Any]) -> Dict[str, Any]:
+    """Environments held by module-level variables, keyed by variable name (first one wins)."""
+    from flyte._environment import Environment
+
+    found: Dict[str, Any] = {}
+    seen: set = set()
+    for module in modules:
+        for var, value in vars(module).items():
+            if isinstance(value, Environment) and id(value) not in seen:
+                seen.add(id(value))
+                found.setdefault(var, value)
+    return found
+
+
+def _select(found: Dict[str, Any], names: Tuple[str, ...], where: str) -> List[Any]:
+    by_env_name = {env.name: env for env in found.values()}
+    chosen: List[Any] = []
+    for n in names:
+        env = found.get(n) or by_env_name.get(n)
+        if env is None:
+            listing = ", ".join(sorted(found)) or "(none)"
+            raise click.BadParameter(f"no environment {n!r} in {where}; environments there: {listing}", param_hint="ENV_NAMES")
+        if all(env is not c for c in chosen):
+            chosen.append(env)
+    return chosen
+
+
+def _kv(values: Tuple[str, ...]) -> Dict[str, str]:
+    from flyte.errors import ValidationError
+
+    out: Dict[str, str] = {}
+    for item in values:
+        name, sep, uri = item.partition("=")
+        if not sep:
+            name, uri = "default", item
+        if not name or not uri:
+            raise ValidationError("--image", item, "NAME=URI (or a bare URI for the default image)", owner="flyte deploy")
+        out[name] = uri
+    return out
+
+
+@click.command("deploy")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Serialize only; send nothing (required: no cluster is configured).")
+@click.option("--all", "all_envs", is_flag=True, help="Deploy every environment found in PATH.")
+@click.option("--recursive", "-r", is_flag=True, help="Load every .py file under PATH (a folder), recursively.")
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --dry-run: write <task>.pb, <task>.json and <task>.yaml here.",
+)
+@click.option("--version", default=None, help="Version of the deployment (default: a hash of the code and images).")
+@click.option("--project", default=None, help="Project to deploy to.")
+@click.option("--domain", default=None, help="Domain to deploy to.")
+@click.option("--root-dir", default=None, type=click.Path(file_okay=False), help="Source root: module names are relative to it (default: the working directory).")
+@click.option("--image", "images", multiple=True, metavar="NAME=URI", help="Image URI for an Image.from_ref_name name (repeatable).")
+@click.option("--copy-style", default="loaded_modules", type=click.Choice(["loaded_modules", "all", "none"]), help="Accepted for compatibility; code bundles are not built.")
+@click.option("--ignore-load-errors", "-i", is_flag=True, help="Deploy what loaded even when some files failed to import.")
+@click.argument("path", type=click.Path(exists=True))
+@click.argument("env_names", nargs=-1)
+def deploy(
+    dry_run: bool,
+    all_envs: bool,
+    recursive: bool,
+    output_dir: Optional[str],
+    version: Optional[str],
+    project: Optional[str],
+    domain: Optional[str],
+    root_dir: Optional[str],
+    images: Tuple[str, ...],
+    copy_style: str,
+    ignore_load_errors: bool,
+    path: str,
+    env_names: Tuple[str, ...],
+) -> None:
+    """Deploy environments from PATH: the ENV_NAMES given, or all of them with --all / --recursive."""
+    import flyte
+    from flyte._deploy import deploy as deploy_envs
+    from flyte._deploy import write_dry_run
+
+    target = Path(path)
+    if output_dir is not None and not dry_run:
+        raise click.UsageError("--output writes a dry run; add --dry-run")
+    if env_names and (all_envs or recursive):
+        raise click.UsageError("name environments or use --all/--recursive, not both")
+    if target.is_dir() and not (all_envs or recursive):
+        raise click.UsageError(f"{path} is a folder: use --all (its .py files) or --recursive (everything under it)")
+    root = Path(root_dir).resolve() if root_dir else Path.cwd().resolve()
+    flyte.init(root_dir=root, project=project, domain=domain, images=_kv(images) or None)
+
+    modules, failures = load_python_files(target, root, recursive)
+    for f, err in failures:
+        click.echo(f"Failed to load {f}: {err}", err=True)
+    if failures and not ignore_load_errors:
+        raise click.ClickException(
+            f"{len(failures)} file(s) failed to load (first: {failures[0][0]}: {failures[0][1]}); "
+            "use --ignore-load-errors to deploy the rest"
+        )
+    found = environments_in(modules)
+    if all_envs or recursive:
+        chosen = list({id(e): e for e in found.values()}.values())
+    elif env_names:
+        chosen = _select(found, env_names, path)
+    else:
+        listing = "\n".join(f"  {var:<24} {env.name}" for var, env in sorted(found.items())) or "  (none)"
+        click.echo(f"Usage: flyte deploy [OPTIONS] {path} ENV_NAME...\n\nEnvironments in {path}:\n{listing}")
+        raise click.exceptions.Exit(2)
+    if not chosen:
+        click.echo(f"No environments found in {path}")
+        return
+
+    deployments = deploy_envs(*chosen, dryrun=dry_run, version=version, copy_style=copy_style)
+    for d in deployments:
+        for env in d.envs.values():
+            click.echo(f"Environment {env.get_name()}: {len(env.deployed_entities)} task(s), version {d.version}")
+            for t in env.deployed_entities:
+                row = dict(t.table_repr())
+                click.echo(f"  {row['name']:<32} {row['task type']:<10} {row['image']}")
+    if output_dir is not None:
+        written = write_dry_run(deployments, output_dir)
+        if not any(p.suffix == ".yaml" for p in written) and written:
+            click.echo("Note: Kubernetes manifests (.yaml) were not written: this installation cannot build them.", err=True)
+        click.echo(f"Wrote {len(written)} file(s) to {output_dir}")
