@@ -1,0 +1,28 @@
+"""The Ray plugin's hook implementations (the module its ``flyte.plugins.tasks`` entry point names)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from flyte.extend import hookimpl
+
+
+@hookimpl
+def flyte_register_task_plugins(registry: Any) -> None:
+    """Serve ``RayJobConfig`` environments with ``RayFunctionTask``."""
+    from flyteplugins.ray.config import RayJobConfig
+    from flyteplugins.ray.task import RayFunctionTask
+
+    registry.register(config_type=RayJobConfig, plugin=RayFunctionTask)
+
+
+@hookimpl
+def flyte_kubernetes_objects(task: Any, sctx: Any, settings: Any) -> Optional[List[Dict[str, Any]]]:
+    """A KubeRay ``RayJob`` for each Ray task; None for tasks of other types."""
+    from flyteplugins.ray.task import RayFunctionTask
+
+    if not isinstance(task, RayFunctionTask):
+        return None
+    from flyteplugins.ray.k8s import ray_job_for_task
+
+    return [ray_job_for_task(task, sctx, settings)]
