@@ -92,7 +92,9 @@ def _error_info(e: BaseException, task_name: Optional[str], default_kind: str = 
         kind = "system" if e.kind == "system" else "user"
         return ErrorInfo(kind=kind, code=e.code, message=str(e.message), traceback=tb, task=task_name, recoverable=kind == "system")
     if isinstance(e, FlyteError):
+        # flyte's own validation errors say everything in the message; their stack is flyte's.
         kind = "user"
+        tb = ""
     else:
         kind = default_kind
     return ErrorInfo(
