@@ -149,13 +149,13 @@ def test_trace_plugins_logs_every_hook_call(fresh_plugin_registry, monkeypatch, 
 
 def test_entry_points_are_listed_once_per_process(fresh_plugin_registry, monkeypatch):
     calls = []
-    real = md.entry_points
+    real = manager_mod.scan_entry_points
 
     def counting(*a, **kw):
         calls.append((a, kw))
         return real(*a, **kw)
 
-    monkeypatch.setattr(manager_mod.md, "entry_points", counting)
+    monkeypatch.setattr(manager_mod, "scan_entry_points", counting)
     manager_mod.clear_entry_point_cache()
     install_task_plugin(fresh_plugin_registry, "onceplug", "Once")
     calls.clear()

@@ -300,10 +300,9 @@ def _init_from_config_impl(
 
 
 def _make_syncified() -> tuple:
-    from flyte.syncify import syncify
+    from flyte.syncify import SyncAndAio
 
-    @syncify
-    async def init(
+    def init(
         org: Optional[str] = None,
         project: Optional[str] = None,
         domain: Optional[str] = None,
@@ -343,8 +342,7 @@ def _make_syncified() -> tuple:
             local_persistence=local_persistence or None,
         )
 
-    @syncify
-    async def init_from_config(
+    def init_from_config(
         path_or_config: Any = None,
         root_dir: Optional[Path] = None,
         log_level: Optional[int] = None,
@@ -360,7 +358,7 @@ def _make_syncified() -> tuple:
         """Initialize flyte from a config file (or ``Config`` object)."""
         _init_from_config_impl(path_or_config, root_dir=root_dir, log_level=log_level, project=project, domain=domain)
 
-    return init, init_from_config
+    return SyncAndAio(init), SyncAndAio(init_from_config)
 
 
 init, init_from_config = _make_syncified()

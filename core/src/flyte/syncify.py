@@ -11,21 +11,22 @@ loop, so it raises :class:`flyte.errors.SyncTaskCallInAsyncContextError` telling
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import threading
 from typing import Any, Awaitable, Callable, Coroutine, Generic, TypeVar
 
 from flyte.errors import SyncTaskCallInAsyncContextError
 
-__all__ = ["Syncified", "run_sync", "syncify"]
+__all__ = ["SyncAndAio", "Syncified", "run_sync", "syncify"]
 
 R = TypeVar("R")
 
 _local = threading.local()
 
 
-def _runner() -> asyncio.Runner:
+def _runner() -> "asyncio.Runner":
+    import asyncio
+
     runner = getattr(_local, "runner", None)
     if runner is None:
         runner = asyncio.Runner()
@@ -34,6 +35,8 @@ def _runner() -> asyncio.Runner:
 
 
 def in_running_loop() -> bool:
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -85,3 +88,25 @@ class Syncified(Generic[R]):
 def syncify(fn: Callable[..., Awaitable[R]]) -> Syncified[R]:
     """Decorate an ``async def`` so it can be called both ways."""
     return Syncified(fn)
+
+
+class SyncAndAio(Generic[R]):
+    """A function whose work is synchronous and quick, also offered as ``await fn.aio(...)``.
+
+    Unlike :class:`Syncified` it needs no event loop (``flyte.init`` uses it: no asyncio import
+    at start-up), and calling it inside a running loop is fine.
+    """
+
+    def __init__(self, fn: Callable[..., R], name: str | None = None):
+        self._fn = fn
+        self._name = name or f"flyte.{fn.__name__}"
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> R:
+        return self._fn(*args, **kwargs)
+
+    async def aio(self, *args: Any, **kwargs: Any) -> R:
+        return self._fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{self._name}>"

@@ -28,7 +28,6 @@ and the error, and kept in :func:`failed_plugins`; nothing else is affected.
 from __future__ import annotations
 
 import difflib
-import importlib.metadata as md
 import inspect
 import logging
 import os
@@ -41,6 +40,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pluggy
 
 from flyte._plugins import hookspecs
+from flyte._plugins.entry_points import EntryPoint, scan_entry_points
 from flyte.errors import PluginError
 
 __all__ = [
@@ -73,16 +73,16 @@ _DIST_PREFIXES = ("flyte-plugin-", "flyteplugins-", "flyte-plugins-", "flyte-")
 # --------------------------------------------------------------------------------------------
 
 _ep_lock = threading.Lock()
-_ep_cache: Optional[md.EntryPoints] = None
+_ep_cache: Optional[Dict[str, List[EntryPoint]]] = None
 
 
-def _all_entry_points() -> md.EntryPoints:
+def _all_entry_points() -> Dict[str, List[EntryPoint]]:
     global _ep_cache
     cached = _ep_cache
     if cached is None:
         with _ep_lock:
             if _ep_cache is None:
-                _ep_cache = md.entry_points()
+                _ep_cache = scan_entry_points()
             cached = _ep_cache
     return cached
 
@@ -113,14 +113,14 @@ def _normalize(name: str) -> str:
     return name.strip().lower().replace("_", "-").replace(".", "-")
 
 
-def distribution_name(ep: md.EntryPoint) -> str:
+def distribution_name(ep: EntryPoint) -> str:
     """The distribution that declares ``ep`` (``"?"`` when unknown)."""
     dist = getattr(ep, "dist", None)
     name = getattr(dist, "name", None) if dist is not None else None
     return name or "?"
 
 
-def _matches(ep: md.EntryPoint, tokens: set) -> bool:
+def _matches(ep: EntryPoint, tokens: set) -> bool:
     names = {_normalize(ep.name)}
     dist = _normalize(distribution_name(ep))
     names.add(dist)
@@ -130,13 +130,13 @@ def _matches(ep: md.EntryPoint, tokens: set) -> bool:
     return bool(names & tokens)
 
 
-def list_entry_points(group: str) -> Tuple[md.EntryPoint, ...]:
+def list_entry_points(group: str) -> Tuple[EntryPoint, ...]:
     """The entry points of ``group`` that the environment switches allow, in a stable order."""
     if autoload_disabled():
         return ()
-    eps = _all_entry_points().select(group=group)
+    eps = _all_entry_points().get(group, ())
     tokens = _allowed_tokens()
-    seen: Dict[str, md.EntryPoint] = {}
+    seen: Dict[str, EntryPoint] = {}
     for ep in eps:
         if tokens is not None and not _matches(ep, tokens):
             continue
@@ -330,7 +330,7 @@ class FlytePluginManager:
         with self._lock:
             return list(self._failed)
 
-    def _record_failure(self, group: str, ep: md.EntryPoint, exc: BaseException) -> FailedPlugin:
+    def _record_failure(self, group: str, ep: EntryPoint, exc: BaseException) -> FailedPlugin:
         failure = FailedPlugin(
             group=group,
             name=ep.name,
@@ -349,7 +349,7 @@ class FlytePluginManager:
         )
         return failure
 
-    def load_entry_point(self, group: str, ep: md.EntryPoint, *, call: bool = False) -> Tuple[bool, Any]:
+    def load_entry_point(self, group: str, ep: EntryPoint, *, call: bool = False) -> Tuple[bool, Any]:
         """Import ``ep`` once and register what it names; return ``(ok, loaded object)``.
 
         A module with hook implementations is registered as a plugin (historic hooks replay
@@ -378,7 +378,7 @@ class FlytePluginManager:
             self._loaded[key] = obj
             return True, obj
 
-    def task_entry_points(self) -> Dict[str, md.EntryPoint]:
+    def task_entry_points(self) -> Dict[str, EntryPoint]:
         """Allowed ``flyte.plugins.tasks`` entry points by name (a config class's full name)."""
         return {ep.name: ep for ep in list_entry_points(TASKS_GROUP)}
 

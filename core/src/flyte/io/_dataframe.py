@@ -383,6 +383,24 @@ class DataFrameTransformerEngine(TypeTransformer[DataFrame]):
 
     @classmethod
     def _finder(cls, handler_map: Dict[type, Dict[str, Dict[str, Any]]], df_type: Type, protocol: str, format: str) -> Any:  # noqa: A002
+        found = cls._find(handler_map, df_type, protocol, format)
+        if found is None:
+            # Handlers of type plugins are registered on first use of their library's type.
+            from flyte.types import TypeEngine
+
+            TypeEngine.lazy_import_transformers()
+            TypeEngine.load_lazy_for(df_type)
+            found = cls._find(handler_map, df_type, protocol, format)
+        if found is not None:
+            return found
+        kind = "encoder" if handler_map is cls.ENCODERS else "decoder"
+        raise TypeTransformerFailedError(
+            f"No {kind} registered for {df_type} with protocol {protocol!r} and format {format or '*'!r}; "
+            "install the plugin that handles this dataframe type (e.g. flyte-plugin-types for pandas/pyarrow)"
+        )
+
+    @classmethod
+    def _find(cls, handler_map: Dict[type, Dict[str, Dict[str, Any]]], df_type: Type, protocol: str, format: str) -> Any:  # noqa: A002
         for t in getattr(df_type, "__mro__", (df_type,)):
             by_proto = handler_map.get(t)
             if not by_proto:
@@ -396,11 +414,7 @@ class DataFrameTransformerEngine(TypeTransformer[DataFrame]):
                         return by_format[fmt]
                 if not format and len(by_format) == 1:
                     return next(iter(by_format.values()))
-        kind = "encoder" if handler_map is cls.ENCODERS else "decoder"
-        raise TypeTransformerFailedError(
-            f"No {kind} registered for {df_type} with protocol {protocol!r} and format {format or '*'!r}; "
-            "install the plugin that handles this dataframe type (e.g. flyte-plugin-types for pandas/pyarrow)"
-        )
+        return None
 
     @classmethod
     def get_encoder(cls, df_type: Type, protocol: str, format: str) -> DataFrameEncoder:  # noqa: A002

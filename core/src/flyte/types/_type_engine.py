@@ -16,7 +16,7 @@ import sys
 import threading
 import types
 import typing
-from typing import TYPE_CHECKING, Any, Dict, Generic, List, Optional, Type, TypeVar
+from typing import Callable, TYPE_CHECKING, Any, Dict, Generic, List, Optional, Type, TypeVar
 
 if TYPE_CHECKING:
     from flyteidl2.core.literals_pb2 import Binary, Literal, LiteralMap
@@ -157,6 +157,8 @@ class TypeEngine(Generic[T]):
     _builtins_loaded = False
     _plugins_loaded = False
     _cache: Dict[Any, TypeTransformer] = {}
+    _LAZY: Dict[str, List[Callable[[], Any]]] = {}
+    _builtins_loading = False
 
     # -- registration ---------------------------------------------------------------------
 
@@ -186,6 +188,35 @@ class TypeEngine(Generic[T]):
         cls._invalidate()
 
     @classmethod
+    def register_lazy(cls, type_path: str, loader: Callable[[], Any]) -> None:
+        """Defer a transformer until a type named ``type_path`` is first looked up.
+
+        ``type_path`` is the defining module and qualified name of a class (``"numpy.ndarray"``,
+        ``"pandas.core.frame.DataFrame"``); ``loader`` imports what it needs and calls
+        :meth:`register`. A value of that type can only exist once its library is imported, so
+        plugins register this way and loading them imports no data library.
+        """
+        cls._LAZY.setdefault(type_path, []).append(loader)
+
+    @classmethod
+    def load_lazy_for(cls, python_type: Any) -> bool:
+        """Run the deferred loaders registered for ``python_type`` or its bases; True if any ran."""
+        t = _strip_annotated(python_type)
+        t = typing.get_origin(t) or t
+        if not cls._LAZY or not isinstance(t, type):
+            return False
+        ran = False
+        with cls.lazy_import_lock:
+            for c in t.__mro__:
+                loaders = cls._LAZY.pop(f"{c.__module__}.{c.__qualname__}", None)
+                for loader in loaders or ():
+                    loader()
+                    ran = True
+        if ran:
+            cls._invalidate()
+        return ran
+
+    @classmethod
     def register_additional_type(cls, transformer: TypeTransformer, additional_type: Type, override: bool = False) -> None:
         """Also route ``additional_type`` to ``transformer`` (replacing an existing one only with ``override``)."""
         if additional_type not in cls._REGISTRY or override:
@@ -206,10 +237,29 @@ class TypeEngine(Generic[T]):
 
     @classmethod
     def _ensure_builtins(cls) -> None:
-        if not cls._builtins_loaded:
-            from flyte.types._builtins import register_builtin_transformers
+        if not cls._builtins_loaded and not cls._builtins_loading:
+            cls._builtins_loading = True
+            try:
+                cls._load_builtins()
+            finally:
+                cls._builtins_loading = False
 
-            register_builtin_transformers(cls)
+    @classmethod
+    def _load_builtins(cls) -> None:
+        if True:
+            # The built-ins register through the same hook as third-party type plugins.
+            try:
+                from flyte._plugins.manager import get_plugin_manager
+            except ImportError:  # pragma: no cover - the plugin framework is part of core
+                from flyte.types._builtins import register_builtin_transformers
+
+                register_builtin_transformers(cls)
+            else:
+                get_plugin_manager().register_type_transformers(cls)
+            if not cls._builtins_loaded:  # a custom manager without core's hooks
+                from flyte.types._builtins import register_builtin_transformers
+
+                register_builtin_transformers(cls)
 
     @classmethod
     def lazy_import_transformers(cls) -> None:
@@ -278,6 +328,8 @@ class TypeEngine(Generic[T]):
         tr = cls._get_transformer(python_type)
         if tr is None and not cls._plugins_loaded:
             cls.lazy_import_transformers()
+            tr = cls._get_transformer(python_type)
+        if tr is None and cls.load_lazy_for(python_type):
             tr = cls._get_transformer(python_type)
         if tr is None:
             if python_type is not typing.Any and python_type is not object:

@@ -38,8 +38,29 @@ def register_parquet_handlers() -> None:
         DataFrameTransformerEngine.register(handler)
 
 
+# The defining module and name of each type this plugin handles: a lookup of one of them (or
+# a subclass) loads the plugin's transformers, so loading the plugin imports no data library.
+LAZY_TYPES = {
+    "numpy.ndarray": "numpy",
+    "pandas.core.frame.DataFrame": "parquet",
+    "pyarrow.lib.Table": "parquet",
+}
+
+
 @hookimpl
 def flyte_register_type_transformers(engine: Any) -> None:
     """numpy arrays as .npy blobs; pandas DataFrames and pyarrow Tables as parquet datasets."""
-    register_numpy(engine)
-    register_parquet_handlers()
+    register_lazy = getattr(engine, "register_lazy", None)
+    if register_lazy is None:  # an engine without deferred loading: register now
+        register_numpy(engine)
+        register_parquet_handlers()
+        return
+
+    def load(kind: str) -> None:
+        if kind == "numpy":
+            register_numpy(engine)
+        else:
+            register_parquet_handlers()
+
+    for type_path, kind in LAZY_TYPES.items():
+        register_lazy(type_path, lambda kind=kind: load(kind))
