@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flyte._version import __version__
 
 logger = logging.getLogger("flyte")
+system_logger = logging.getLogger("flyte.system")
 
 _LAZY = {
     # value types
@@ -30,6 +31,7 @@ _LAZY = {
     "CachePolicy": "flyte._cache",
     "CacheRequest": "flyte._cache",
     "RetryStrategy": "flyte._retry",
+    "Backoff": "flyte._retry",
     "Timeout": "flyte._timeout",
     "TimeoutType": "flyte._timeout",
     "Secret": "flyte._secret",
@@ -63,7 +65,7 @@ _LAZY = {
     "trace": "flyte._trace",
 }
 
-__all__ = sorted([*_LAZY, "__version__", "logger", "version"])
+__all__ = sorted([*_LAZY, "__version__", "logger", "system_logger", "version"])
 
 
 def version() -> str:

@@ -118,7 +118,12 @@ class TaskEnvironment(Environment):
         from flyte._cache import cache_from_request
         from flyte._reusable import ReusePolicy
 
-        cache_from_request(self.cache)  # validates the string or Cache
+        try:
+            cache_from_request(self.cache)
+        except (ValidationError, TypeValidationError) as e:
+            raise ValidationError(
+                "cache", self.cache, f"'auto', 'override', 'disable' or a flyte.Cache ({e})", owner=owner
+            ) from None
         if self.reusable is not None and not isinstance(self.reusable, ReusePolicy):
             raise TypeValidationError("reusable", self.reusable, ReusePolicy, owner=owner)
         if self.plugin_config is not None and self.reusable is not None:
