@@ -532,3 +532,47 @@ def test_optional_and_dataclass_inputs_checked():
     with pytest.raises(TypeError) as ei:
         flyte.run(norm, {"x": 3, "y": 4})
     assert "'p'" in str(ei.value) and "Point" in str(ei.value)
+
+
+def test_files_go_to_the_runs_raw_data_path(tmp_path):
+    from flyte.io import Dir, File
+
+    e = flyte.TaskEnvironment(name="files-env")
+    src = tmp_path / "in.txt"
+    src.write_text("hello file")
+
+    @e.task
+    async def make() -> File:
+        return await File.from_local(str(src))
+
+    @e.task
+    def make_dir() -> Dir:
+        d = tmp_path / "folder"
+        d.mkdir(exist_ok=True)
+        (d / "a.txt").write_text("a")
+        (d / "b.txt").write_text("bb")
+        return Dir.from_local_sync(str(d))
+
+    @e.task
+    async def read(f: File) -> str:
+        async with f.open("rb") as fh:
+            return (await fh.read()).decode()
+
+    @e.task
+    def sizes(d: Dir) -> list[int]:
+        local = d.download_sync()
+        import os
+
+        return sorted(os.path.getsize(os.path.join(local, n)) for n in os.listdir(local))
+
+    @e.task
+    async def pipeline() -> tuple[File, str, list[int]]:
+        f = await make()
+        return f, await read(f), await sizes.aio(make_dir())
+
+    raw = tmp_path / "raw"
+    run = flyte.with_runcontext(raw_data_path=str(raw)).run(pipeline)
+    f, text, sz = run.outputs()
+    assert text == "hello file" and sz == [1, 2]
+    assert f.path.startswith(str(raw)) or f.path.startswith("file://" + str(raw))
+    assert any(p.name == "in.txt" for p in raw.rglob("*"))
