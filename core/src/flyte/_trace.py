@@ -5,11 +5,12 @@ Traced functions may not start tasks: a trace is a leaf of the run's action tree
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import inspect
 import time
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from flyte._context import current_run_state, current_task_context
 
@@ -38,8 +39,26 @@ def _record(name: str, status: str, started: float, error: BaseException | None 
         store.action_finished(state.run_name, action, status, error=err)
 
 
+@contextlib.contextmanager
+def _traced(name: str) -> Iterator[None]:
+    """Mark the block as a trace (no tasks inside) and record its outcome and timing."""
+    started = time.time()
+    token = _in_trace.set(True)
+    try:
+        yield
+    except BaseException as e:
+        _record(name, "failed", started, e)
+        raise
+    finally:
+        _in_trace.reset(token)
+    _record(name, "succeeded", started)
+
+
 def trace(func: Callable[..., T]) -> Callable[..., T]:
-    """Trace a function (sync, async, or async generator) called inside tasks."""
+    """Trace a function (sync, async, or async generator) called inside tasks.
+
+    Outside a task the function runs as it is, untraced.
+    """
     name = getattr(func, "__qualname__", getattr(func, "__name__", "trace"))
 
     if inspect.isasyncgenfunction(func):
@@ -50,17 +69,9 @@ def trace(func: Callable[..., T]) -> Callable[..., T]:
                 async for item in func(*args, **kwargs):
                     yield item
                 return
-            started = time.time()
-            token = _in_trace.set(True)
-            try:
+            with _traced(name):
                 async for item in func(*args, **kwargs):
                     yield item
-            except BaseException as e:
-                _record(name, "failed", started, e)
-                raise
-            finally:
-                _in_trace.reset(token)
-            _record(name, "succeeded", started)
 
         return agen_wrapper  # type: ignore[return-value]
 
@@ -70,17 +81,8 @@ def trace(func: Callable[..., T]) -> Callable[..., T]:
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             if current_task_context.get() is None:
                 return await func(*args, **kwargs)
-            started = time.time()
-            token = _in_trace.set(True)
-            try:
-                result = await func(*args, **kwargs)
-            except BaseException as e:
-                _record(name, "failed", started, e)
-                raise
-            finally:
-                _in_trace.reset(token)
-            _record(name, "succeeded", started)
-            return result
+            with _traced(name):
+                return await func(*args, **kwargs)
 
         return async_wrapper  # type: ignore[return-value]
 
@@ -88,16 +90,7 @@ def trace(func: Callable[..., T]) -> Callable[..., T]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_task_context.get() is None:
             return func(*args, **kwargs)
-        started = time.time()
-        token = _in_trace.set(True)
-        try:
-            result = func(*args, **kwargs)
-        except BaseException as e:
-            _record(name, "failed", started, e)
-            raise
-        finally:
-            _in_trace.reset(token)
-        _record(name, "succeeded", started)
-        return result
+        with _traced(name):
+            return func(*args, **kwargs)
 
     return wrapper
