@@ -140,6 +140,21 @@ async def open_session(kind: str, address: Optional[str], config: RayJobConfig) 
     raise ValueError(f"unknown Ray target kind {kind!r}")
 
 
+def _module_root(task: Any) -> Optional[str]:
+    """The directory from which the task's module imports under its name (None: unknown)."""
+    func = getattr(task, "func", None)
+    name = getattr(func, "__module__", None)
+    module = sys.modules.get(name) if name else None
+    file = getattr(module, "__file__", None)
+    if not name or name == "__main__" or not file:
+        return None
+    root = os.path.dirname(os.path.abspath(file))
+    depth = name.count(".") + (1 if os.path.basename(file) == "__init__.py" else 0)
+    for _ in range(depth):
+        root = os.path.dirname(root)
+    return root
+
+
 class JobSubmissionSession(RaySession):
     """A task run as a job through the Ray Jobs API; ``stop`` stops the job if it still runs."""
 
@@ -194,7 +209,7 @@ class JobSubmissionSession(RaySession):
         inputs = storage.join(work, "inputs.pb")
         await write_inputs(inputs, kwargs, input_types)
         outputs_prefix = storage.join(work, "outputs")
-        root_dir = os.getcwd()
+        root_dir = _module_root(task) or os.getcwd()
         sctx = SerializationContext(input_path=inputs, output_path=outputs_prefix, interpreter_path=sys.executable, root_dir=root_dir)
         command = get_plugin_manager().task_container_args(task, sctx)
         if command is None:
