@@ -518,3 +518,15 @@ def test_names() -> None:
     assert len(long) == 63 and long != k8s.dns_label("x" * 101)
     assert k8s.label_value("env.task") == "env.task"
     assert len(k8s.label_value("a" * 80)) <= 63
+
+
+def test_multi_host_tpu_for_plugins_building_one_pod_per_host() -> None:
+    from flyte._serialize.devices import tpu_host_count
+
+    slice_ = flyte.TPU("V5P", "2x2x2")  # 8 chips: two hosts of four
+    assert tpu_host_count(slice_) == 2 and tpu_host_count(flyte.TPU("V6E", "4x8")) == 8
+    assert tpu_host_count(flyte.TPU("V5P", "2x2x1")) == 1
+    res = k8s.container_resources(flyte.Resources(gpu=slice_), SETTINGS, multi_host=True)
+    assert res["limits"]["google.com/tpu"] == "4"
+    reqs, _ = device_scheduling(slice_, SETTINGS, multi_host=True)
+    assert reqs[1] == {"key": "cloud.google.com/gke-tpu-topology", "operator": "In", "values": ["2x2x2"]}

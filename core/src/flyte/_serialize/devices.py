@@ -18,7 +18,17 @@ from flyte.errors import ValidationError
 if TYPE_CHECKING:
     from flyte._resources import Device
 
-__all__ = ["check_single_pod", "device_resources", "device_scheduling"]
+__all__ = ["TPU_CHIPS_PER_HOST", "check_single_pod", "device_resources", "device_scheduling", "tpu_host_count"]
+
+TPU_CHIPS_PER_HOST = 4
+"""Chips on each host of a multi-host TPU slice (v5p, v5e and v6e multi-host machine types)."""
+
+
+def tpu_host_count(device: "Device") -> int:
+    """How many hosts (pods) a TPU slice spans: 1 for a single-host slice, else chips / 4."""
+    if device.device_class != "TPU" or device.is_single_host():
+        return 1
+    return max(1, device.accelerator_count() // TPU_CHIPS_PER_HOST)
 
 
 def check_single_pod(device: "Device", *, owner: Optional[str] = None) -> None:
@@ -38,17 +48,20 @@ def _uses_mig_resource(device: "Device", settings: K8sSettings) -> bool:
 
 
 def device_resources(device: Optional["Device"], settings: Optional[K8sSettings] = None, *,
-                     owner: Optional[str] = None) -> Dict[str, str]:
+                     owner: Optional[str] = None, multi_host: bool = False) -> Dict[str, str]:
     """The extended resources a container needs for ``device``, to put in requests and limits alike.
 
     ``{settings.resource_name(class): count}``, where a TPU slice counts its chips
     (``TPU("V5P", "2x2x1")`` -> 4). With the ``mixed`` MIG strategy a partitioned GPU is requested as
-    ``nvidia.com/mig-<partition>: quantity`` instead. Empty for no device; a multi-host TPU slice
-    raises a ``ValidationError``.
+    ``nvidia.com/mig-<partition>: quantity`` instead. Empty for no device. A multi-host TPU slice
+    raises a ``ValidationError``, unless ``multi_host`` (a plugin building one pod per host, e.g. a
+    Ray worker group of :func:`tpu_host_count` replicas): then each pod gets one host's chips.
     """
     if device is None:
         return {}
     settings = settings or K8sSettings()
+    if multi_host and not device.is_single_host():
+        return {settings.resource_name("TPU"): str(TPU_CHIPS_PER_HOST)}
     check_single_pod(device, owner=owner)
     if _uses_mig_resource(device, settings):
         from flyte._serialize.k8s_settings import check_qualified_name
@@ -59,7 +72,8 @@ def device_resources(device: Optional["Device"], settings: Optional[K8sSettings]
 
 
 def device_scheduling(
-    device: Optional["Device"], settings: Optional[K8sSettings] = None, *, owner: Optional[str] = None
+    device: Optional["Device"], settings: Optional[K8sSettings] = None, *, owner: Optional[str] = None,
+    multi_host: bool = False,
 ) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     """Node affinity requirements and tolerations for a container asking for ``device``.
 
@@ -68,12 +82,14 @@ def device_scheduling(
     ``tolerations`` are ``{key, operator: Equal, value, effect: NoSchedule}``. A device model adds the
     pair for the device label; a partition (MIG size, TPU topology) the pair for the partition label
     (except a MIG partition under the ``mixed`` strategy, whose resource name already selects it).
-    A device without a model (``gpu=2``) needs neither: ``([], [])``.
+    A device without a model (``gpu=2``) needs neither: ``([], [])``. A multi-host TPU slice raises
+    a ``ValidationError`` naming the topology unless ``multi_host`` (see :func:`device_resources`).
     """
     if device is None:
         return [], []
     settings = settings or K8sSettings()
-    check_single_pod(device, owner=owner)
+    if not multi_host:
+        check_single_pod(device, owner=owner)
     if not device.device:
         return [], []
     device_key, partition_key = settings.labels_for(device.device_class)

@@ -29,7 +29,7 @@ import re
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from flyte._pod import PRIMARY_CONTAINER_DEFAULT_NAME
-from flyte._serialize.devices import check_single_pod, device_resources, device_scheduling
+from flyte._serialize.devices import check_single_pod, device_resources, device_scheduling, tpu_host_count
 from flyte._serialize.k8s_settings import K8sSettings, check_label_value, current_settings
 from flyte.errors import TypeValidationError, ValidationError
 
@@ -63,6 +63,7 @@ __all__ = [
     "task_manifests",
     "task_pod",
     "task_pod_spec",
+    "tpu_host_count",
 ]
 
 SHM_VOLUME_NAME = "flyte-shm"
@@ -130,6 +131,7 @@ def container_resources(
     *,
     owner: Optional[str] = None,
     apply_defaults: bool = True,
+    multi_host: bool = False,
 ) -> Dict[str, Dict[str, str]]:
     """The ``resources`` of a container: ``{"requests": {...}, "limits": {...}}`` (empty ones omitted).
 
@@ -140,7 +142,8 @@ def container_resources(
     * zero quantities are dropped (zero means "not set"); quantities are re-checked, so a value
       Kubernetes would reject raises a ``ValidationError`` naming the field;
     * ``disk`` becomes ``ephemeral-storage``;
-    * an accelerator goes into both, under its class's resource name (:func:`device_resources`).
+    * an accelerator goes into both, under its class's resource name (:func:`device_resources`;
+      ``multi_host`` is passed on to it).
     """
     settings = settings or K8sSettings()
     from flyte._resources import Resources
@@ -160,7 +163,7 @@ def container_resources(
         device = resources.get_device()
     return finalize_container_resources(
         {"requests": requests, "limits": limits}, settings, owner=owner, apply_defaults=apply_defaults,
-        extra=device_resources(device, settings, owner=owner),
+        extra=device_resources(device, settings, owner=owner, multi_host=multi_host),
     )
 
 
