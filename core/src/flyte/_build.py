@@ -67,7 +67,8 @@ def find_container_engine() -> Optional[str]:
 def _build_command(engine: str, plan: Any, context: Path) -> List[str]:
     platforms = ",".join(plan.platforms)
     if Path(engine).name == "podman":
-        return [engine, "build", "--platform", platforms, "-t", plan.uri, "-f", str(context / "Dockerfile"), str(context)]
+        dockerfile = str(context / "Dockerfile")
+        return [engine, "build", "--platform", platforms, "-t", plan.uri, "-f", dockerfile, str(context)]
     # Several platforms need buildx and a registry to push to; a local build loads one platform.
     has_registry = "/" in plan.uri.split(":", 1)[0]
     if has_registry:

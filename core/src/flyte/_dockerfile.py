@@ -118,7 +118,9 @@ def _script_dependencies(script: Path) -> List[str]:
     try:
         data = tomllib.loads(body)
     except tomllib.TOMLDecodeError as e:
-        raise ValidationError("script", str(script), f"a valid '# /// script' TOML block ({e})", owner="from_uv_script") from None
+        raise ValidationError(
+            "script", str(script), f"a valid '# /// script' TOML block ({e})", owner="from_uv_script"
+        ) from None
     return [str(d) for d in data.get("dependencies", [])]
 
 
@@ -152,7 +154,8 @@ def _loaded_module_files(root: Path) -> List[Path]:
             rel = p.relative_to(root.resolve())
         except ValueError:
             continue
-        if not any(part in _SKIP_DIRS or part.startswith(".") for part in rel.parts) and "site-packages" not in rel.parts:
+        hidden = any(part in _SKIP_DIRS or part.startswith(".") for part in rel.parts)
+        if not hidden and "site-packages" not in rel.parts:
             files.append(p)
     return sorted(set(files))
 

@@ -222,7 +222,9 @@ class K8sSettings:
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise TypeValidationError(f"kubernetes.{name}", value, "a quantity string such as '1' or '1Gi', or null")
+                raise TypeValidationError(
+                    f"kubernetes.{name}", value, "a quantity string such as '1' or '1Gi', or null"
+                )
             validate_quantity(f"kubernetes.{name}", value)
             object.__setattr__(self, name, canonical_quantity(value))
         selector = _str_map("interruptible_node_selector", self.interruptible_node_selector)
