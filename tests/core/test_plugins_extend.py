@@ -32,6 +32,12 @@ EXPECTED = {
     "is_initialized",
     "lazy_module",
     "pod_spec_from_resources",
+    "K8sSettings",
+    "apply_shm",
+    "container_resources",
+    "device_scheduling",
+    "merge_pod_template",
+    "task_pod_spec",
 }
 
 # What the published Ray, Spark and PyTorch plugins import from flyte.extend.

@@ -63,6 +63,9 @@ _LAZY = {
     "group": "flyte._engine.run",
     "map": "flyte._map",
     "trace": "flyte._trace",
+    # images
+    "build": "flyte._build",
+    "ImageBuild": "flyte._build",
 }
 
 __all__ = sorted([*_LAZY, "__version__", "logger", "system_logger", "version"])
@@ -87,6 +90,7 @@ def __dir__() -> list:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from flyte._build import ImageBuild, build
     from flyte._cache import Cache, CachePolicy, CacheRequest
     from flyte._context import ctx
     from flyte._custom_context import custom_context, get_custom_context

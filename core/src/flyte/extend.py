@@ -57,6 +57,13 @@ __all__ = [
     "is_initialized",
     "lazy_module",
     "pod_spec_from_resources",
+    # Kubernetes mapping helpers, for plugins that build their own custom resources.
+    "K8sSettings",
+    "apply_shm",
+    "container_resources",
+    "device_scheduling",
+    "merge_pod_template",
+    "task_pod_spec",
 ]
 
 # name -> (module, attribute); imported on first access so this facade stays light and
@@ -77,6 +84,12 @@ _LAZY: Dict[str, Tuple[str, str]] = {
     "pod_spec_from_resources": ("flyte._serialize.resources", "pod_spec_from_resources"),
     "is_initialized": ("flyte._initialize", "is_initialized"),
     "lazy_module": ("flyte._lazy", "lazy_module"),
+    "K8sSettings": ("flyte._serialize.k8s_settings", "K8sSettings"),
+    "container_resources": ("flyte._serialize.k8s", "container_resources"),
+    "device_scheduling": ("flyte._serialize.devices", "device_scheduling"),
+    "apply_shm": ("flyte._serialize.k8s", "apply_shm"),
+    "merge_pod_template": ("flyte._serialize.k8s", "merge_pod_template"),
+    "task_pod_spec": ("flyte._serialize.k8s", "task_pod_spec"),
 }
 
 

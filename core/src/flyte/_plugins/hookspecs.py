@@ -135,10 +135,12 @@ def flyte_kubernetes_objects(task: Any, sctx: Any, settings: Any) -> Optional[Li
     **Parameters:**
         task: the ``TaskTemplate`` being deployed.
         sctx: the ``flyte.models.SerializationContext`` (image, version, code bundle).
-        settings: the Kubernetes mapping settings of the project (device labels, resource
-            names, default requests), as a mapping.
+        settings: the project's Kubernetes mapping settings, a
+            ``flyte._serialize.k8s_settings.K8sSettings`` (device labels, resource names,
+            default requests; ``settings.resource_name("GPU")``, ``settings.device_value(...)``).
 
     **Returns:** a list of plain ``dict`` Kubernetes objects (``apiVersion``, ``kind``,
     ``metadata``, ``spec``) with no ``None`` values, or ``None``. The results of all
-    implementations are concatenated in call order.
+    implementations are concatenated in call order. When any implementation returns objects
+    for a task, they replace the task's plain ``Pod``.
     """
