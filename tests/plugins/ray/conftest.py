@@ -58,12 +58,20 @@ def no_ray_address(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-def child_pids() -> Set[int]:
-    """PIDs of every live descendant of this test process."""
+def child_pids(exclude: int = 0) -> Set[int]:
+    """PIDs of every live descendant of this test process, without the subtree of ``exclude``."""
     import psutil
 
     out = set()
+    skipped: Set[int] = set()
+    if exclude:
+        try:
+            skipped = {exclude, *(c.pid for c in psutil.Process(exclude).children(recursive=True))}
+        except psutil.NoSuchProcess:
+            pass
     for p in psutil.Process().children(recursive=True):
+        if p.pid in skipped:
+            continue
         try:
             if p.status() != psutil.STATUS_ZOMBIE:
                 out.add(p.pid)
