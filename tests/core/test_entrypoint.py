@@ -7,11 +7,14 @@ process (as a container would), and reads back outputs.pb or the error documents
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import enum
 import json
 import subprocess
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -25,11 +28,13 @@ EXECUTE = str(REPO / ".venv" / "bin" / "flyte-execute")
 TASKS = textwrap.dedent(
     """
     import asyncio
+    import datetime
     import os
     from dataclasses import dataclass
     from typing import Any, Dict
 
     import flyte
+    import flyte.io
     from flyte.extend import AsyncFunctionTaskTemplate, TaskPluginRegistry
 
     env = flyte.TaskEnvironment(name="fx")
@@ -75,6 +80,23 @@ TASKS = textwrap.dedent(
     @env.task
     async def nothing() -> None:
         return None
+
+
+    @dataclass
+    class Rec:
+        name: str
+        scores: list[float]
+
+
+    @env.task
+    async def summarize(rec: Rec, doc: flyte.io.File, when: datetime.datetime) -> tuple[Rec, flyte.io.File, str]:
+        async with doc.open("rb") as fh:
+            text = (await fh.read()).decode()
+        path = os.path.join(os.environ["WORK"], "shout.txt")
+        with open(path, "w") as f:
+            f.write(text.upper())
+        best = Rec(name=rec.name.title(), scores=[max(rec.scores)])
+        return best, await flyte.io.File.from_local(path), when.isoformat()
 
 
     @dataclass(frozen=True)
@@ -152,6 +174,62 @@ def test_plain_task_reads_inputs_and_writes_outputs(isolated_flyte_home, workdir
     assert res.returncode == 0, res.stderr
     assert outputs_of(out, {"o0": int}) == {"o0": 42}  # b's default applied
     assert error_of(out) is None
+
+
+@dataclass
+class Rec:  # the same structure as the task's own Rec: literals are structural
+    name: str
+    scores: List[float]
+
+
+def test_files_and_dataclasses_cross_the_process_boundary(isolated_flyte_home, workdir, tmp_path):
+    from flyte.io import File
+
+    doc = tmp_path / "doc.txt"
+    doc.write_text("quiet words")
+    when = dt.datetime(2025, 1, 31, 12, 0, tzinfo=dt.timezone.utc)
+    types = {"rec": Rec, "doc": File, "when": dt.datetime}
+    inputs = write_inputs(str(tmp_path / "inputs.pb"), {"rec": Rec("ada", [1.0, 3.5]), "doc": File(path=str(doc)), "when": when}, types)
+    out = str(tmp_path / "out")
+    raw = tmp_path / "raw"
+    res = execute(isolated_flyte_home, workdir, "summarize", inputs, out, "--raw-data-path", str(raw), env={"WORK": str(tmp_path)})
+    assert res.returncode == 0, res.stderr
+    got = outputs_of(out, {"o0": Rec, "o1": File, "o2": str})
+    assert got["o0"] == Rec("Ada", [3.5]) and got["o2"] == when.isoformat()
+    # The output file was uploaded under the raw data path given on the command line.
+    assert str(raw) in got["o1"].path
+    assert Path(got["o1"].path).read_text() == "QUIET WORDS"
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+ROUNDTRIP = [
+    (int, -3),
+    (float, 2.5),
+    (str, "héllo"),
+    (bool, True),
+    (bytes, b"\x00\x01"),
+    (dt.datetime, dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)),
+    (dt.date, dt.date(2024, 2, 29)),
+    (dt.timedelta, dt.timedelta(minutes=90)),
+    (List[int], [1, 2, 3]),
+    (List[List[str]], [["a"], ["b", "c"]]),
+    (Dict[str, float], {"a": 1.0, "b": -2.0}),
+    (Optional[str], None),
+    (Optional[int], 4),
+    (Rec, Rec("x", [0.5])),
+    (Color, Color.BLUE),
+    (Tuple[int, str], (1, "a")),
+]
+
+
+@pytest.mark.parametrize("tp,value", ROUNDTRIP, ids=[repr(t) for t, _ in ROUNDTRIP])
+def test_inputs_file_roundtrip_for_supported_types(tmp_path, tp, value):
+    uri = write_inputs(f"file://{tmp_path}/inputs.pb", {"v": value}, {"v": tp})
+    assert asyncio.run(fio.read_inputs(uri, {"v": tp})) == {"v": value}
 
 
 def test_inputs_may_be_a_folder_and_outputs_a_plain_path(isolated_flyte_home, workdir, tmp_path):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 import pytest
-from flyteidl2.core import identifier_pb2, literals_pb2, security_pb2, tasks_pb2, types_pb2
+from flyteidl2.core import identifier_pb2, security_pb2, tasks_pb2, types_pb2
 from google.protobuf.json_format import MessageToDict
 
 import flyte

@@ -136,8 +136,7 @@ def _load(opts: argparse.Namespace, locator: List[str]) -> Any:
 
 
 async def _read_inputs(opts: argparse.Namespace, task: Any) -> Dict[str, Any]:
-    from flyte._serialize.io import inputs_uri, read_literal_map
-    from flyte._serialize.io import ErrorInfo
+    from flyte._serialize.io import ErrorInfo, inputs_uri, read_literal_map
     from flyte.types import TypeEngine
 
     uri = inputs_uri(opts.inputs)
@@ -177,18 +176,24 @@ async def _read_inputs(opts: argparse.Namespace, task: Any) -> Dict[str, Any]:
     return values
 
 
-async def _run(opts: argparse.Namespace, task: Any, inputs: Dict[str, Any]) -> Dict[str, Any]:
+async def _run(opts: argparse.Namespace, task: Any, inputs: Dict[str, Any]) -> Tuple[Dict[str, Any], Any]:
+    """Run the task in a run; return its outputs and the task context to convert them in."""
+    from flyte import storage
     from flyte._engine.run import with_runcontext
+    from flyte._initialize import get_config
+    from flyte.models import ActionID, RawDataPath, TaskContext, generate_random_name
 
     run_name = _given(opts.run_name)
-    if run_name is not None and not _RUN_NAME_RE.match(run_name):
-        run_name = None  # an unusual cluster name must not stop the task; the run gets its own
+    if run_name is None or not _RUN_NAME_RE.match(run_name):
+        run_name = generate_random_name(16)  # an unusual cluster name must not stop the task
+    raw = _given(opts.raw_data_path) or storage.join(get_config().default_raw_data_path(), run_name)
+    project, domain = _given(opts.project), _given(opts.domain)
     runner = with_runcontext(
         name=run_name,
-        raw_data_path=_given(opts.raw_data_path),
+        raw_data_path=raw,
         run_base_dir=_given(opts.run_base_dir),
-        project=_given(opts.project),
-        domain=_given(opts.domain),
+        project=project,
+        domain=domain,
     )
     try:
         run = await runner.run.aio(task, **inputs)
@@ -198,7 +203,11 @@ async def _run(opts: argparse.Namespace, task: Any, inputs: Dict[str, Any]) -> D
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
         raise _Failure(_error_info(e, task.name), EXIT_USER_ERROR) from e
-    return run.outputs().named_outputs
+    # Outputs are converted after the run ended; in this context, files the task already wrote
+    # under the run's raw data path are recognized as uploaded instead of being copied again.
+    action = ActionID(name=_given(opts.name) or "a0", run_name=run_name, project=project, domain=domain)
+    tctx = TaskContext(action=action, raw_data_path=RawDataPath(path=raw), mode="local", task_name=task.name)
+    return run.outputs().named_outputs, tctx
 
 
 async def _execute(opts: argparse.Namespace, locator: List[str]) -> int:
@@ -209,11 +218,16 @@ async def _execute(opts: argparse.Namespace, locator: List[str]) -> int:
         task = _load(opts, locator)
         task_name = task.name
         inputs = await _read_inputs(opts, task)
-        outputs = await _run(opts, task, inputs)
+        outputs, tctx = await _run(opts, task, inputs)
+        from flyte._context import current_task_context
+
+        token = current_task_context.set(tctx)
         try:
             await write_outputs(opts.outputs_prefix, outputs, dict(task.interface.outputs))
         except Exception as e:
             raise _Failure(_error_info(e, task_name, default_kind="system"), EXIT_SYSTEM_ERROR) from e
+        finally:
+            current_task_context.reset(token)
         return 0
     except _Failure as f:
         failure = f
