@@ -406,3 +406,35 @@ def test_importing_flyte_and_defining_tasks_loads_no_protobuf():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"
+
+
+def test_task_in_a_script_run_as_main_is_located_by_its_file(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "jobs").mkdir()
+    script = tmp_path / "jobs" / "nightly.py"
+    script.write_text(
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "import flyte\n"
+        "from flyte._serialize.command import task_command\n"
+        "from flyte.models import SerializationContext\n"
+        "env = flyte.TaskEnvironment(name='nightly')\n"
+        "@env.task\n"
+        "async def report(n: int) -> int:\n"
+        "    return n\n"
+        "if __name__ == '__main__':\n"
+        "    root = Path(sys.argv[1])\n"
+        "    print(json.dumps(task_command(report, SerializationContext(root_dir=root))))\n"
+    )
+    res = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)[-4:] == ["module", "jobs.nightly", "task", "report"]
+    # Outside the root directory a container could not import it: a clear error.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    res = subprocess.run([sys.executable, str(script), str(elsewhere)], capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0
+    assert "task nightly.report" in res.stderr and "root directory" in res.stderr
