@@ -380,3 +380,20 @@ def test_literal_files_through_fsspec_memory_filesystem():
     info = fio.ErrorInfo(kind="system", code="Boom", message="m", traceback="tb", recoverable=True)
     asyncio.run(fio.write_error("memory://flyte-test/run/err", info))
     assert asyncio.run(fio.read_error("memory://flyte-test/run/err")) == info
+
+
+def test_code_bundle_is_downloaded_and_unpacked_before_loading(isolated_flyte_home, workdir, tmp_path):
+    import tarfile
+
+    bundle = tmp_path / "bundle.tgz"
+    with tarfile.open(bundle, "w:gz") as tar:
+        tar.add(workdir / "fxtasks.py", arcname="fxtasks.py")
+    empty = tmp_path / "empty"  # the container's workdir does not hold the code
+    empty.mkdir()
+    inputs = write_inputs(str(tmp_path / "inputs.pb"), {"a": 1, "b": 1}, {"a": int, "b": int})
+    out = str(tmp_path / "out")
+    dest = tmp_path / "unpacked"
+    res = execute(isolated_flyte_home, empty, "add", inputs, out, "--tgz", f"file://{bundle}", "--dest", str(dest))
+    assert res.returncode == 0, res.stderr
+    assert (dest / "fxtasks.py").is_file()
+    assert outputs_of(out, {"o0": int}) == {"o0": 2}
