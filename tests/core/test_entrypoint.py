@@ -55,6 +55,12 @@ TASKS = textwrap.dedent(
         return text.upper(), len(text)
 
 
+    @env.task
+    async def where() -> str:
+        c = flyte.ctx()
+        return f"{c.mode}:{c.is_in_cluster()}"
+
+
     def helper(x):
         raise ValueError(f"bad x {x}")
 
@@ -247,6 +253,13 @@ def test_nested_task_calls_run_on_the_local_engine(isolated_flyte_home, workdir,
     res = execute(isolated_flyte_home, workdir, "fan", inputs, out, "--run-name", "nested-run")
     assert res.returncode == 0, res.stderr
     assert outputs_of(out, {"o0": List[int]}) == {"o0": [0, 2, 4, 6]}
+
+
+def test_tasks_see_they_run_in_a_cluster(isolated_flyte_home, workdir, tmp_path):
+    out = str(tmp_path / "out")
+    res = execute(isolated_flyte_home, workdir, "where", str(tmp_path / "none.pb"), out)
+    assert res.returncode == 0, res.stderr
+    assert outputs_of(out, {"o0": str}) == {"o0": "remote:True"}
 
 
 def test_no_inputs_file_means_no_inputs(isolated_flyte_home, workdir, tmp_path):

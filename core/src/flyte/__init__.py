@@ -62,6 +62,7 @@ _LAZY = {
     "with_runcontext": "flyte._engine.run",
     "group": "flyte._engine.run",
     "map": "flyte._map",
+    "deploy": "flyte._deploy",
     "trace": "flyte._trace",
     # images
     "build": "flyte._build",
@@ -93,6 +94,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flyte._build import ImageBuild, build
     from flyte._cache import Cache, CachePolicy, CacheRequest
     from flyte._context import ctx
+    from flyte._deploy import deploy
     from flyte._custom_context import custom_context, get_custom_context
     from flyte._docs import Documentation
     from flyte._engine.run import group, run, with_runcontext

@@ -248,7 +248,7 @@ class LocalController:
             raw_data_path=state.raw_path,
             output_path=state.run_base_dir,
             run_base_dir=state.run_base_dir,
-            mode="local",
+            mode=state.mode,  # type: ignore[arg-type]
             custom_context=custom,
             disable_run_cache=state.disable_run_cache,
             group_data=GroupData(group) if group else None,

@@ -113,6 +113,8 @@ class RunState:
         self._cache_store_path = cache_store_path
         self._cache_db: Any = store
         self.abort_reason: Optional[str] = None
+        # What tasks see as flyte.ctx().mode: "remote" when the container entrypoint runs them.
+        self.mode: str = "local"
         self.traces: List[tuple] = []
 
     def next_action_name(self) -> str:
@@ -306,6 +308,8 @@ class _Runner:
         self.log_level = log_level
         self.disable_run_cache = disable_run_cache
         self.local_persistence = local_persistence
+        # Set to "remote" by the container entrypoint: the run executes inside a cluster.
+        self.task_mode = "local"
         from flyte.syncify import Syncified
 
         self.run = Syncified(self._run, name="flyte.run")
@@ -349,6 +353,7 @@ class _Runner:
             disable_run_cache=self.disable_run_cache,
             cache_store_path=store_path,
         )
+        state.mode = self.task_mode
         from flyte._engine.logs import capture_logs
 
         token = current_run_state.set(state)

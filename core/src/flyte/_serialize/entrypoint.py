@@ -195,6 +195,7 @@ async def _run(opts: argparse.Namespace, task: Any, inputs: Dict[str, Any]) -> T
         project=project,
         domain=domain,
     )
+    runner.task_mode = "remote"  # the container entrypoint runs tasks in a cluster
     try:
         run = await runner.run.aio(task, **inputs)
     except asyncio.CancelledError:
