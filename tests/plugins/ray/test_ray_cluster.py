@@ -63,12 +63,16 @@ def test_unreachable_address_fails_fast_naming_it(scheme: str, monkeypatch: pyte
     assert not ray.is_initialized()
 
 
-def test_example_runs_with_flyte_run_against_the_cluster(ray_head: RayHead, tmp_path):
-    env = subprocess_env(FLYTE_RAY_ADDRESS=ray_head.client_address, FLYTE_HOME=str(tmp_path))
+@pytest.mark.parametrize("via", ["client", "jobs"])
+def test_example_runs_with_flyte_run_against_the_cluster(via: str, ray_head: RayHead, tmp_path):
+    address = ray_head.client_address if via == "client" else ray_head.jobs_address
+    env = subprocess_env(FLYTE_RAY_ADDRESS=address, FLYTE_HOME=str(tmp_path))
     proc = subprocess.run(
         [str(VENV_BIN / "flyte"), "run", "examples/ray_fanout.py", "main", "--n", "10"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "285" in proc.stdout
+    # The body's print: here for the client, streamed from the job's logs for the Jobs API.
     assert "hello from a Ray worker" in proc.stdout + proc.stderr
+    assert ("(job-driver)" in proc.stdout + proc.stderr) == (via == "jobs")
