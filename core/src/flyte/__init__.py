@@ -53,6 +53,9 @@ _LAZY = {
     # running
     "init": "flyte._initialize",
     "init_from_config": "flyte._initialize",
+    "init_in_cluster": "flyte._initialize",
+    "init_from_api_key": "flyte._initialize",
+    "init_passthrough": "flyte._initialize",
     "current_project": "flyte._initialize",
     "current_domain": "flyte._initialize",
     "ctx": "flyte._context",
@@ -67,6 +70,7 @@ _LAZY = {
     # images
     "build": "flyte._build",
     "ImageBuild": "flyte._build",
+    "build_images": "flyte._build",
 }
 
 __all__ = sorted([*_LAZY, "__version__", "logger", "system_logger", "version"])
@@ -91,7 +95,7 @@ def __dir__() -> list:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from flyte._build import ImageBuild, build
+    from flyte._build import ImageBuild, build, build_images
     from flyte._cache import Cache, CachePolicy, CacheRequest
     from flyte._context import ctx
     from flyte._deploy import deploy
@@ -100,7 +104,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from flyte._engine.run import group, run, with_runcontext
     from flyte._environment import Environment, TaskEnvironment
     from flyte._image import Image
-    from flyte._initialize import current_domain, current_project, init, init_from_config
+    from flyte._initialize import (
+        current_domain,
+        current_project,
+        init,
+        init_from_api_key,
+        init_from_config,
+        init_in_cluster,
+        init_passthrough,
+    )
     from flyte._link import Link
     from flyte._map import map
     from flyte._pod import PodTemplate

@@ -14,12 +14,12 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
-from flyte.errors import ImageBuildError, TypeValidationError
+from flyte.errors import ImageBuildError, TypeValidationError, ValidationError
 from flyte.syncify import syncify
 
-__all__ = ["ImageBuild", "build", "find_container_engine"]
+__all__ = ["ImageBuild", "build", "build_images", "find_container_engine"]
 
 _ENGINES = ("docker", "podman")
 
@@ -131,3 +131,41 @@ async def build(image: Any, dry_run: bool = False, force: bool = False, wait: bo
         write_build_context(plan, context)
         await _run_engine(_build_command(engine, plan, context), plan.uri)
     return ImageBuild(uri=plan.uri, dockerfile=plan.dockerfile, built=True)
+
+
+def _environment_images(envs: Any) -> Dict[str, Any]:
+    from flyte._environment import Environment
+
+    todo = list(envs) if isinstance(envs, (list, tuple)) else [envs]
+    seen: Dict[str, Any] = {}
+    while todo:
+        env = todo.pop(0)
+        if not isinstance(env, Environment):
+            raise ValidationError("envs", env, "environments (flyte.TaskEnvironment) to build images for", owner="flyte.build_images")
+        if env.name in seen:
+            continue
+        seen[env.name] = env.image
+        todo.extend(env.depends_on)
+    return seen
+
+
+@syncify
+async def build_images(envs: Any) -> Dict[str, str]:
+    """Build the image of each environment (and those it depends on); returns name -> image URI.
+
+    Environments whose image is a plain URI string need no build. Building needs a container
+    engine on this machine; without one this raises ``flyte.errors.ImageBuildError``.
+    """
+    uris: Dict[str, str] = {}
+    for name, image in _environment_images(envs).items():
+        if isinstance(image, str) and image != "auto":
+            uris[name] = image
+            continue
+        from flyte._serialize.k8s import resolve_image_uri
+
+        if image is None or image == "auto":
+            uris[name] = resolve_image_uri("auto")
+            continue
+        result = await build.aio(image)
+        uris[name] = result.uri
+    return uris

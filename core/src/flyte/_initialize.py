@@ -362,3 +362,51 @@ def _make_syncified() -> tuple:
 
 
 init, init_from_config = _make_syncified()
+
+
+def _make_remote_inits() -> tuple:
+    from flyte.syncify import SyncAndAio
+
+    def init_in_cluster(
+        org: Optional[str] = None,
+        project: Optional[str] = None,
+        domain: Optional[str] = None,
+        api_key: Optional[str] = None,
+        endpoint: Optional[str] = None,
+        insecure: bool = False,
+    ) -> Dict[str, Any]:
+        """Initialize inside a task container: project and domain from arguments or the environment.
+
+        Containers started from this SDK's manifests run tasks with the local engine inside the
+        pod, so no control-plane connection is made; ``endpoint``/``api_key`` are not supported.
+        """
+        if endpoint or api_key:
+            raise InitializationError(
+                "RemoteNotSupported",
+                "user",
+                "init_in_cluster(endpoint=..., api_key=...): connecting to a remote control plane is not supported",
+            )
+        _init_impl(org=org, project=project, domain=domain)
+        return {"org": org, "project": project, "domain": domain}
+
+    def _remote_only(name: str) -> Any:
+        def fn(*args: Any, **kwargs: Any) -> Any:
+            raise InitializationError(
+                "RemoteNotSupported",
+                "user",
+                f"flyte.{name} authenticates to a remote control plane, which this SDK does not connect to; "
+                "use flyte.init() for the local engine and `flyte deploy --dry-run` to produce cluster manifests",
+            )
+
+        fn.__name__ = name
+        fn.__doc__ = f"Not supported: ``{name}`` authenticates to a remote control plane."
+        return fn
+
+    return (
+        SyncAndAio(init_in_cluster),
+        SyncAndAio(_remote_only("init_from_api_key")),
+        SyncAndAio(_remote_only("init_passthrough")),
+    )
+
+
+init_in_cluster, init_from_api_key, init_passthrough = _make_remote_inits()
