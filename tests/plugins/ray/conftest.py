@@ -48,7 +48,8 @@ def ray_environment() -> Iterator[Path]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        shutil.rmtree(root, ignore_errors=True)
+        if os.environ.get("FLYTE_RAY_TEST_KEEP_TMP") != "1":  # keep Ray's logs to debug a failure
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

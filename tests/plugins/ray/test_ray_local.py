@@ -52,7 +52,7 @@ def test_failure_and_timeout_still_stop_ray():
 
 
 def test_ray_already_initialized_is_reused_and_left_running():
-    ray.init(num_cpus=2, object_store_memory=100 * 1024 * 1024, include_dashboard=False)
+    ray.init(address="local", num_cpus=2, object_store_memory=100 * 1024 * 1024, include_dashboard=False)
     try:
         address = ray.get_runtime_context().gcs_address
         out = flyte.run(ray_tasks.fan_out, n=5).outputs()[0]

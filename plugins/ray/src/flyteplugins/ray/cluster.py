@@ -118,10 +118,18 @@ def _connect(address: Optional[str], runtime_env: Optional[dict], kind: str) -> 
     kwargs: Dict[str, Any] = {}
     if runtime_env:
         kwargs["runtime_env"] = runtime_env
-    try:
-        ray.init(address=address, **kwargs)
-    except ConnectionError as e:
-        raise RayClusterUnreachableError(address or "auto", str(e)) from e
+    # The Ray Client server starts one server process per client; under load that start
+    # sometimes fails ("Initialization failure from server") and a second attempt succeeds.
+    attempts = 2 if kind == "client" else 1
+    for attempt in range(attempts):
+        try:
+            ray.init(address=address, **kwargs)
+            break
+        except ConnectionError as e:
+            if attempt + 1 < attempts and isinstance(e, ConnectionAbortedError):
+                logger.warning("Ray Client connection to %s failed (%s); retrying once", address, e)
+                continue
+            raise RayClusterUnreachableError(address or "auto", str(e)) from e
     return ClusterDriverSession({"ray_target": kind, "ray_address": address or "auto", "ray_reused": False}, True)
 
 

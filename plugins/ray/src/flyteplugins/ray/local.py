@@ -195,7 +195,9 @@ def start_local(config: RayJobConfig, resources: Any) -> LocalRaySession:
                 cluster = _start_nodes(ray, config, resources)
                 ray.init(address=cluster.address, runtime_env=config.runtime_env)
             else:
-                ray.init(runtime_env=config.runtime_env, **node_size(resources).init_kwargs())
+                # "local": always a new instance, never a cluster that `ray start` left on this
+                # machine (use FLYTE_RAY_ADDRESS=auto to run on that one).
+                ray.init(address="local", runtime_env=config.runtime_env, **node_size(resources).init_kwargs())
         except BaseException:
             # Nothing may outlive a failed start either.
             _shutdown(cluster)
