@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import TYPE_CHECKING, Any, AsyncIterator, Generic, Iterator, List, Optional, Type, TypeVar, Union
+from typing import TYPE_CHECKING, AsyncIterator, Generic, Iterator, List, Optional, Type, TypeVar, Union
 
 from flyte.io._file import File
-from flyte.io._ref import DataRef
-from flyte.types._type_engine import TypeTransformer, TypeTransformerFailedError
+from flyte.io._ref import BlobRefTransformer, DataRef
+from flyte.types._type_engine import TypeTransformer
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from flyteidl2.core.literals_pb2 import Literal
     from flyteidl2.core.types_pb2 import LiteralType
 
 __all__ = ["Dir", "DirTransformer"]
@@ -209,66 +208,14 @@ class Dir(DataRef, Generic[T]):
         return type(self)(path=target, name=self.name, format=self.format, hash=self.hash)
 
 
-class DirTransformer(TypeTransformer[Dir]):
+class DirTransformer(BlobRefTransformer, TypeTransformer[Dir]):
     """``Dir`` as a multipart ``Blob`` literal; local directories are uploaded first."""
 
-    local_roundtrip = True
+    ref_type = Dir
+    multipart = True
 
     def __init__(self) -> None:
-        super().__init__("Dir", Dir)
-
-    def get_literal_type(self, t: Type[Dir]) -> "LiteralType":
-        from flyteidl2.core import types_pb2
-
-        fmt = getattr(t, "_default_format", "") if isinstance(t, type) else ""
-        return types_pb2.LiteralType(
-            blob=types_pb2.BlobType(format=fmt, dimensionality=types_pb2.BlobType.BlobDimensionality.MULTIPART)
-        )
-
-    def assert_type(self, t: Type[Dir], v: Any) -> None:
-        if not isinstance(v, Dir):
-            raise TypeTransformerFailedError(f"Expected a Dir but got {type(v).__name__}")
-
-    async def to_literal(self, python_val: Dir, python_type: Type[Dir], expected: "LiteralType") -> "Literal":
-        from flyteidl2.core import literals_pb2, types_pb2
-
-        from flyte.io._upload import is_hashing
-
-        self.assert_type(python_type, python_val)
-        if is_hashing():
-            uri = python_val._stable_identity()
-        elif python_val._needs_upload():
-            python_val = await python_val._uploaded()
-            uri = python_val.path
-        else:
-            uri = python_val.path
-        blob = literals_pb2.Blob(
-            metadata=literals_pb2.BlobMetadata(
-                type=types_pb2.BlobType(
-                    format=python_val.format, dimensionality=types_pb2.BlobType.BlobDimensionality.MULTIPART
-                )
-            ),
-            uri=uri,
-        )
-        return literals_pb2.Literal(scalar=literals_pb2.Scalar(blob=blob), hash=python_val.hash or "")
-
-    async def to_python_value(self, lv: "Literal", expected_python_type: Type[Dir]) -> Dir:
-        from flyteidl2.core import types_pb2
-
-        if not (lv.HasField("scalar") and lv.scalar.HasField("blob")):
-            raise TypeTransformerFailedError(f"Expected a blob literal for Dir, got {lv.WhichOneof('value')}")
-        blob = lv.scalar.blob
-        if blob.metadata.type.dimensionality != types_pb2.BlobType.BlobDimensionality.MULTIPART:
-            raise TypeTransformerFailedError("Expected a multipart blob for Dir, got a single-part one (a File)")
-        cls = expected_python_type if isinstance(expected_python_type, type) and issubclass(expected_python_type, Dir) else Dir
-        return cls(path=blob.uri, name=os.path.basename(blob.uri.rstrip("/")), format=blob.metadata.type.format, hash=lv.hash or None)
+        TypeTransformer.__init__(self, "Dir", Dir)
 
     def guess_python_type(self, literal_type: "LiteralType") -> Type[Dir]:
-        from flyteidl2.core import types_pb2
-
-        if (
-            literal_type.HasField("blob")
-            and literal_type.blob.dimensionality == types_pb2.BlobType.BlobDimensionality.MULTIPART
-        ):
-            return Dir[literal_type.blob.format] if literal_type.blob.format else Dir
-        raise ValueError(f"Dir transformer cannot reverse {literal_type}")
+        return self._guess(literal_type)

@@ -178,3 +178,78 @@ class DataRef:
 
     async def _uploaded(self) -> Any:
         raise NotImplementedError
+
+
+class BlobRefTransformer:
+    """What the ``File`` and ``Dir`` transformers share: a ``Blob`` literal whose URI is the data.
+
+    Subclasses set ``ref_type`` (the ``DataRef`` class) and ``multipart`` (a directory). Local
+    data is uploaded to the run's raw data path when converted; while hashing inputs for a cache
+    key, the stable identity (content hash) stands for the URI.
+    """
+
+    local_roundtrip = True
+    ref_type: ClassVar[type]
+    multipart: ClassVar[bool]
+
+    def _dimensionality(self) -> Any:
+        from flyteidl2.core import types_pb2
+
+        dims = types_pb2.BlobType.BlobDimensionality
+        return dims.MULTIPART if self.multipart else dims.SINGLE
+
+    def get_literal_type(self, t: Any) -> Any:
+        from flyteidl2.core import types_pb2
+
+        fmt = getattr(t, "_default_format", "") if isinstance(t, type) else ""
+        return types_pb2.LiteralType(blob=types_pb2.BlobType(format=fmt, dimensionality=self._dimensionality()))
+
+    def assert_type(self, t: Any, v: Any) -> None:
+        from flyte.types import TypeTransformerFailedError
+
+        if not isinstance(v, self.ref_type):
+            raise TypeTransformerFailedError(f"Expected a {self.ref_type.__name__} but got {type(v).__name__}")
+
+    async def to_literal(self, python_val: Any, python_type: Any, expected: Any) -> Any:
+        from flyteidl2.core import literals_pb2, types_pb2
+
+        from flyte.io._upload import is_hashing
+
+        self.assert_type(python_type, python_val)
+        if is_hashing():
+            uri = python_val._stable_identity()
+        elif python_val._needs_upload():
+            python_val = await python_val._uploaded()
+            uri = python_val.path
+        else:
+            uri = python_val.path
+        blob = literals_pb2.Blob(
+            metadata=literals_pb2.BlobMetadata(
+                type=types_pb2.BlobType(format=python_val.format, dimensionality=self._dimensionality())
+            ),
+            uri=uri,
+        )
+        return literals_pb2.Literal(scalar=literals_pb2.Scalar(blob=blob), hash=python_val.hash or "")
+
+    async def to_python_value(self, lv: Any, expected_python_type: Any) -> Any:
+        from flyte.types import TypeTransformerFailedError
+
+        kind = self.ref_type.__name__
+        if not (lv.HasField("scalar") and lv.scalar.HasField("blob")):
+            raise TypeTransformerFailedError(f"Expected a blob literal for {kind}, got {lv.WhichOneof('value')}")
+        blob = lv.scalar.blob
+        if blob.metadata.type.dimensionality != self._dimensionality():
+            other = "a single-part one (a File)" if self.multipart else "a multipart one (a Dir)"
+            want = "a multipart" if self.multipart else "a single-part"
+            raise TypeTransformerFailedError(f"Expected {want} blob for {kind}, got {other}")
+        ok = isinstance(expected_python_type, type) and issubclass(expected_python_type, self.ref_type)
+        cls = expected_python_type if ok else self.ref_type
+        name = os.path.basename(blob.uri.rstrip("/"))
+        return cls(path=blob.uri, name=name, format=blob.metadata.type.format, hash=lv.hash or None)
+
+    def _guess(self, literal_type: Any) -> Any:
+        if literal_type.HasField("blob") and literal_type.blob.dimensionality == self._dimensionality():
+            if self.multipart or literal_type.blob.format != "PythonPickle":
+                fmt = literal_type.blob.format
+                return self.ref_type[fmt] if fmt else self.ref_type
+        raise ValueError(f"{self.ref_type.__name__} transformer cannot reverse {literal_type}")
