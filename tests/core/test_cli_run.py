@@ -1,7 +1,6 @@
 """`flyte run` as a user runs it: real processes, the examples, errors, signals."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

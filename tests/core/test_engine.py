@@ -2,7 +2,6 @@
 
 
 import asyncio
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass

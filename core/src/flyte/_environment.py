@@ -11,7 +11,7 @@ import inspect
 import re
 import weakref
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flyte.errors import TypeValidationError, ValidationError
 

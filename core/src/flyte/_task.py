@@ -13,29 +13,23 @@ import asyncio
 import dataclasses
 import inspect
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import (
-    TYPE_CHECKING,
     Any,
     Callable,
     Coroutine,
     Dict,
     Generic,
     List,
-    Literal,
     Optional,
     ParamSpec,
     Tuple,
     TypeVar,
-    Union,
 )
 
-from flyte._context import current_run_state, current_task_context
+from flyte._context import current_run_state
 from flyte.errors import ValidationError
 from flyte.models import MAX_INLINE_IO_BYTES, NativeInterface, SerializationContext
-
-if TYPE_CHECKING:
-    from flyte._environment import TaskEnvironment
 
 __all__ = ["AsyncFunctionTaskTemplate", "TaskTemplate"]
 
@@ -86,7 +80,6 @@ class TaskTemplate(Generic[P, R, F]):
     def __post_init__(self) -> None:
         if not self.short_name:
             self.short_name = self.name.rsplit(".", 1)[-1]
-        from flyte._cache import Cache  # noqa: F401  (validates eagerly below)
         from flyte._task_normalize import normalize_task_fields
 
         normalize_task_fields(self)

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Awaitable, Callable, Coroutine, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Generic, TypeVar
 
 from flyte.errors import SyncTaskCallInAsyncContextError
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["SyncAndAio", "Syncified", "run_sync", "syncify"]
 

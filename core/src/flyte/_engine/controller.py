@@ -26,7 +26,7 @@ from flyte.errors import (
     TraceDoesNotAllowNestedTasksError,
     TypeValidationError,
 )
-from flyte.models import ActionID, GroupData, RawDataPath, TaskContext
+from flyte.models import ActionID, GroupData, TaskContext
 
 if TYPE_CHECKING:
     from flyte._engine.run import RunState

@@ -14,7 +14,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Literal, Optional, Tuple
+from typing import Any, Dict, List, Literal, Optional, Tuple
 
 from flyte._context import current_run_state, current_task_context
 from flyte.errors import InitializationError, RunAbortedError, ValidationError

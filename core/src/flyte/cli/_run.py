@@ -12,7 +12,6 @@ import enum
 import importlib
 import inspect
 import json
-import os
 import sys
 import threading
 import time
