@@ -222,7 +222,11 @@ class JobSubmissionSession(RaySession):
         command = get_plugin_manager().task_container_args(task, sctx)
         if command is None:
             command = task.container_args(sctx)
-        entrypoint = shlex.join(str(a) for a in command)
+        # A cluster started from a virtual environment that was not activated (`.venv/bin/ray
+        # start` on a laptop) lacks the environment's scripts on PATH; this interpreter's folder
+        # goes first. On a remote cluster that folder does not exist and changes nothing.
+        bindir = os.path.dirname(sys.executable)
+        entrypoint = f'PATH={shlex.quote(bindir)}:"$PATH" ' + shlex.join(str(a) for a in command)
         submission_id = f"flyte-{uuid.uuid4().hex[:12]}"
         if tctx is not None:
             submission_id = f"flyte-{tctx.action.run_name}-{tctx.action.name}-{uuid.uuid4().hex[:6]}"
@@ -252,8 +256,14 @@ class JobSubmissionSession(RaySession):
         if error is not None:
             message = error.message if not error.traceback else f"{error.message}\n{error.traceback}"
             raise RayJobFailedError(error.code or "RayJobFailed", f"task {task.name} failed in Ray job {self.job_id} at {self.address}: {message}")
+        message = getattr(info, "message", "") or ""
+        if "exit code 127" in message:
+            message = (
+                f"{command[0]} was not found on the Ray cluster: install flyte (and the task's plugins) "
+                f"in the Python environment the cluster runs jobs with. {message}"
+            )
         raise RayJobFailedError(
-            "RayJobFailed", f"Ray job {self.job_id} of task {task.name} at {self.address} ended {status}: {getattr(info, 'message', '')}"
+            "RayJobFailed", f"Ray job {self.job_id} of task {task.name} at {self.address} ended {status}: {message}"
         )
 
     async def _stream_logs(self) -> None:
