@@ -28,7 +28,7 @@ async def call_service(i: int) -> str:
 async def main(calls: int = 5) -> list[str]:
     """Make the calls concurrently; report timeouts instead of failing the run."""
     results = []
-    async for r in flyte.map.aio(call_service, range(calls), return_exceptions=True):
+    async for r in flyte.map.aio(call_service, range(calls)):
         results.append(r if isinstance(r, str) else f"failed: {type(r).__name__}")
     return results
 

@@ -203,7 +203,15 @@ def test_map_order_concurrency_limit_and_return_exceptions():
 
     @e.task
     async def strict() -> list[int]:
-        return [r async for r in flyte.map.aio(slow, range(10))]
+        return [r async for r in flyte.map.aio(slow, range(10), return_exceptions=False)]
+
+    @e.task
+    async def lenient() -> list[str]:
+        return [
+            type(r).__name__ async for r in flyte.map.aio(slow, range(8))
+        ]
+
+    assert flyte.run(lenient).outputs()[0][-1] == "RuntimeUserError"  # published default: yielded
 
     with pytest.raises(flyte.errors.RuntimeUserError, match="seven"):
         flyte.run(strict)
@@ -575,3 +583,66 @@ def test_files_go_to_the_runs_raw_data_path(tmp_path):
     assert text == "hello file" and sz == [1, 2]
     assert f.path.startswith(str(raw)) or f.path.startswith("file://" + str(raw))
     assert any(p.name == "in.txt" for p in raw.rglob("*"))
+
+
+def test_map_reports_a_failing_input_iterable_instead_of_hanging():
+    e = flyte.TaskEnvironment(name="map-src")
+
+    def source():
+        yield 1
+        raise LookupError("the input source broke")
+
+    @e.task
+    def parent() -> list[int]:
+        return list(flyte.map(double, source()))
+
+    t0 = time.perf_counter()
+    with pytest.raises(flyte.errors.RuntimeUserError, match="the input source broke"):
+        flyte.run(parent)
+    assert time.perf_counter() - t0 < 10
+
+
+def test_traced_async_generator_does_not_block_task_calls_between_steps():
+    e = flyte.TaskEnvironment(name="trace-gen")
+
+    @flyte.trace
+    async def numbers(n: int):
+        for i in range(n):
+            yield i
+
+    @e.task
+    async def total(n: int) -> int:
+        acc = 0
+        async for i in numbers(n):
+            acc += await double(i)
+        return acc
+
+    assert flyte.run(total, 4).outputs()[0] == 12
+
+
+def test_sync_body_waiting_on_a_child_is_cancelled_with_its_caller():
+    e = flyte.TaskEnvironment(name="orphans")
+    finished = []
+
+    @e.task
+    async def child(s: float) -> str:
+        await asyncio.sleep(s)
+        finished.append("child")
+        return "c"
+
+    @e.task(timeout=1)
+    def waiter() -> str:
+        return child(3.0)
+
+    @e.task
+    async def root() -> str:
+        try:
+            return await waiter.aio()
+        except flyte.errors.TaskTimeoutError:
+            return "recovered"
+
+    t0 = time.perf_counter()
+    assert flyte.run(root).outputs()[0] == "recovered"
+    assert time.perf_counter() - t0 < 2.5
+    time.sleep(2.5)
+    assert finished == []  # the child was cancelled, not left running

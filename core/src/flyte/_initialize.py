@@ -12,7 +12,7 @@ import os
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from flyte.errors import InitializationError, ValidationError
 
@@ -113,9 +113,18 @@ def _read_config_file(path: Path) -> Dict[str, Any]:
     return data
 
 
+def _section(file_data: Dict[str, Any], name: str, source: Optional[Path]) -> Dict[str, Any]:
+    value = file_data.get(name) or {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"config file {name}", value, f"a mapping of settings (in {source})")
+    return value
+
+
 def _resolve(file_data: Dict[str, Any], source: Optional[Path], **explicit: Any) -> Config:
-    task_cfg = file_data.get("task", {}) or {}
-    local_cfg = file_data.get("local", {}) or {}
+    task_cfg = _section(file_data, "task", source)
+    local_cfg = _section(file_data, "local", source)
+    images = _section(file_data, "images", source)
+    k8s = _section(file_data, "kubernetes", source)
 
     def pick(name: str, env: str, *file_values: Any) -> Any:
         if explicit.get(name) is not None:
@@ -131,7 +140,9 @@ def _resolve(file_data: Dict[str, Any], source: Optional[Path], **explicit: Any)
     if persistence is None:
         persistence = _env_bool("FLYTE_LOCAL_PERSISTENCE")
     if persistence is None:
-        persistence = bool(local_cfg.get("persistence", False))
+        persistence = local_cfg.get("persistence", False)
+        if not isinstance(persistence, bool):
+            raise ValidationError("config file local.persistence", persistence, f"true or false (in {source})")
 
     log_level = explicit.get("log_level")
     if log_level is None and os.environ.get("FLYTE_LOG_LEVEL"):
@@ -151,8 +162,8 @@ def _resolve(file_data: Dict[str, Any], source: Optional[Path], **explicit: Any)
         load_plugin_type_transformers=explicit.get("load_plugin_type_transformers", True),
         store_path=Path(store).expanduser() if store else None,
         raw_data_path=pick("raw_data_path", "FLYTE_RAW_DATA_PATH", local_cfg.get("raw_data_path")),
-        images=dict(file_data.get("images", {}) or {}),
-        k8s=dict(file_data.get("kubernetes", {}) or {}),
+        images=dict(images),
+        k8s=dict(k8s),
         source=source,
     )
 
@@ -321,7 +332,24 @@ def _make_syncified() -> tuple:
         sync_local_sys_paths: bool = True,
         load_plugin_type_transformers: bool = True,
         local_persistence: bool = False,
-        **kwargs: Any,
+        # Remote-connection settings of the published signature: accepted, unused locally.
+        insecure_skip_verify: bool = False,
+        ca_cert_file_path: Optional[str] = None,
+        auth_type: str = "Pkce",
+        command: Optional[List[str]] = None,
+        proxy_command: Optional[List[str]] = None,
+        api_key: Optional[str] = None,
+        client_id: Optional[str] = None,
+        client_credentials_secret: Optional[str] = None,
+        auth_client_config: Any = None,
+        rpc_retries: int = 3,
+        http_proxy_url: Optional[str] = None,
+        disable_keyring: bool = False,
+        image_registry: Optional[str] = None,
+        source_config_path: Optional[Path] = None,
+        local_tracked: bool = False,
+        local_tracked_strict: bool = False,
+        scopes: Optional[List[str]] = None,
     ) -> None:
         """Initialize flyte for this process.
 

@@ -60,14 +60,21 @@ async def _amap(
     def _release(_: Any) -> None:
         gate.release()
 
+    producer_error: list = []
+
     async def produce() -> None:
         # Tasks copy the context at creation: the group applies to every mapped call.
-        with group(group_name or short) if current_run_state.get() is not None else _nullctx():
-            for item in items:
-                await gate.acquire()
-                t = loop.create_task(call(*item))
-                t.add_done_callback(_release)
-                await queue.put(t)
+        try:
+            with group(group_name or short) if current_run_state.get() is not None else _nullctx():
+                for item in items:
+                    await gate.acquire()
+                    t = loop.create_task(call(*item))
+                    t.add_done_callback(_release)
+                    await queue.put(t)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:  # the inputs themselves failed: the consumer re-raises it
+            producer_error.append(e)
         await queue.put(None)
 
     producer = loop.create_task(produce())
@@ -75,6 +82,8 @@ async def _amap(
         while True:
             t = await queue.get()
             if t is None:
+                if producer_error:
+                    raise producer_error[0]
                 break
             try:
                 result = await t
@@ -113,7 +122,7 @@ class _Map:
         *args: Iterable[Any],
         group_name: Optional[str] = None,
         concurrency: int = 0,
-        return_exceptions: bool = False,
+        return_exceptions: bool = True,
     ) -> Iterator[Any]:
         """Map a task over the zipped iterables; results come back in input order."""
 
@@ -130,7 +139,7 @@ class _Map:
         *args: Iterable[Any],
         group_name: Optional[str] = None,
         concurrency: int = 0,
-        return_exceptions: bool = False,
+        return_exceptions: bool = True,
     ) -> AsyncIterator[Any]:
         """Async form: ``async for result in flyte.map.aio(task, items): ...``."""
         return _amap(func, args, group_name, concurrency, return_exceptions)

@@ -69,9 +69,26 @@ def trace(func: Callable[..., T]) -> Callable[..., T]:
                 async for item in func(*args, **kwargs):
                     yield item
                 return
-            with _traced(name):
-                async for item in func(*args, **kwargs):
+            # The flag covers each step of the generator, never the caller's loop body between
+            # steps (async generators run in their caller's context).
+            started = time.time()
+            agen = func(*args, **kwargs)
+            try:
+                while True:
+                    token = _in_trace.set(True)
+                    try:
+                        item = await agen.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    finally:
+                        _in_trace.reset(token)
                     yield item
+            except BaseException as e:
+                _record(name, "failed", started, e)
+                raise
+            finally:
+                await agen.aclose()
+            _record(name, "succeeded", started)
 
         return agen_wrapper  # type: ignore[return-value]
 

@@ -1,49 +1,118 @@
 """Bridges between the run's event loop and the threads that run sync task bodies.
 
 Sync task bodies run in worker threads so async parents can ``asyncio.gather`` them. At most
-``SYNC_SLOTS`` bodies run at once; a body that blocks waiting on a child task gives its slot back
-while it waits, so deep trees of sync tasks never deadlock on the pool.
+``sync_slots()`` bodies run at once; a body that blocks waiting on a child task gives its slot
+back while it waits, so deep trees of sync tasks never deadlock on the pool.
+
+A thread cannot be killed. When a sync body's caller is cancelled (timeout, Ctrl-C), the child
+calls it is waiting on are cancelled, so the body gets ``CancelledError`` at its next task call;
+a body busy in its own code is abandoned and runs on until it returns. Worker threads are
+daemons: an abandoned body never keeps the process alive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Coroutine, Optional, TypeVar
+from typing import Any, Callable, Coroutine, Optional, Set, TypeVar
 
 from flyte._context import current_run_state
 
 T = TypeVar("T")
 
-SYNC_SLOTS = int(os.environ.get("FLYTE_LOCAL_SYNC_CONCURRENCY", "0")) or max(32, (os.cpu_count() or 1) * 8)
+def sync_slots() -> int:
+    """How many sync task bodies may run at once (``FLYTE_LOCAL_SYNC_CONCURRENCY``)."""
+    raw = os.environ.get("FLYTE_LOCAL_SYNC_CONCURRENCY", "").strip()
+    if not raw:
+        return max(32, (os.cpu_count() or 1) * 8)
+    if not raw.isdigit() or int(raw) < 1:
+        from flyte.errors import ValidationError
 
-_executor: Optional[ThreadPoolExecutor] = None
-_executor_lock = threading.Lock()
-_worker = threading.local()
-
-
-def _get_executor() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        with _executor_lock:
-            if _executor is None:
-                # Threads are created on demand; the slot semaphore, not the pool, bounds how many
-                # bodies run, so the pool must be larger than the number of blocked parents.
-                _executor = ThreadPoolExecutor(max_workers=4096, thread_name_prefix="flyte-task")
-    return _executor
+        raise ValidationError("FLYTE_LOCAL_SYNC_CONCURRENCY", raw, "an int >= 1 (sync task bodies run at once)")
+    return int(raw)
 
 
-def _run_in_worker(ctx: contextvars.Context, loop: asyncio.AbstractEventLoop, slots: Any, fn: Callable, args: tuple, kwargs: dict) -> Any:
-    _worker.loop = loop
-    _worker.slots = slots
+class _DaemonPool:
+    """Daemon threads taking jobs from one queue; a new thread starts when none is idle."""
+
+    def __init__(self, name: str):
+        self._name = name
+        self._jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._count = 0
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        self._jobs.put((fut, fn, args))
+        with self._lock:
+            if self._idle > 0:
+                self._idle -= 1
+                return fut
+            self._count += 1
+            n = self._count
+        threading.Thread(target=self._work, name=f"{self._name}_{n}", daemon=True).start()
+        return fut
+
+    def _work(self) -> None:
+        while True:
+            fut, fn, args = self._jobs.get()
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(fn(*args))
+                except BaseException as e:  # delivered to the awaiting caller
+                    fut.set_exception(e)
+            del fut, fn, args
+            with self._lock:
+                self._idle += 1
+
+
+_pool = _DaemonPool("flyte-task")
+
+
+class _Worker:
+    """What a sync body's thread knows: the run loop, its slot, the child calls it waits on."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, slots: Any):
+        self.loop = loop
+        self.slots = slots
+        self.holds_slot = False  # only read and written on the loop's thread
+        self.pending: Set[concurrent.futures.Future] = set()
+        self.abandoned = False
+
+    async def acquire_slot(self) -> None:
+        if self.slots is None or self.holds_slot:
+            return
+        await self.slots.acquire()
+        if self.abandoned:  # given up while waiting: nothing will release it later
+            self.slots.release()
+        else:
+            self.holds_slot = True
+
+    def release_slot(self) -> None:
+        if self.holds_slot:
+            self.holds_slot = False
+            self.slots.release()
+
+    def cancel_pending(self) -> None:
+        self.abandoned = True
+        for fut in list(self.pending):
+            fut.cancel()
+
+
+_local = threading.local()
+
+
+def _run_in_worker(ctx: contextvars.Context, worker: _Worker, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    _local.worker = worker
     try:
         return ctx.run(fn, *args, **kwargs)
     finally:
-        _worker.loop = None
-        _worker.slots = None
+        _local.worker = None
 
 
 async def run_sync_in_thread(fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
@@ -52,14 +121,16 @@ async def run_sync_in_thread(fn: Callable[..., T], args: tuple, kwargs: dict) ->
     state = current_run_state.get()
     # The slot semaphore belongs to the run's main loop; calls on a private loop skip it.
     slots = state.sync_slots if state is not None and state.loop is loop else None
-    if slots is not None:
-        await slots.acquire()
+    worker = _Worker(loop, slots)
     try:
-        ctx = contextvars.copy_context()
-        return await loop.run_in_executor(_get_executor(), _run_in_worker, ctx, loop, slots, fn, args, kwargs)
+        await worker.acquire_slot()
+        fut = _pool.submit(_run_in_worker, contextvars.copy_context(), worker, fn, args, kwargs)
+        return await asyncio.wrap_future(fut)
+    except asyncio.CancelledError:
+        worker.cancel_pending()
+        raise
     finally:
-        if slots is not None:
-            slots.release()
+        worker.release_slot()
 
 
 def _in_running_loop() -> bool:
@@ -80,16 +151,9 @@ def block_on(coro: Coroutine[Any, Any, T], *, name: str) -> T:
       caller's loop pauses until it returns. ``await task.aio(...)`` avoids that pause.
     * Elsewhere (a plain thread of the user's): a private loop on this thread.
     """
-    loop: Optional[asyncio.AbstractEventLoop] = getattr(_worker, "loop", None)
-    if loop is not None and not _in_running_loop():
-        slots = getattr(_worker, "slots", None)
-        if slots is not None:
-            loop.call_soon_threadsafe(slots.release)
-        try:
-            return asyncio.run_coroutine_threadsafe(coro, loop).result()
-        finally:
-            if slots is not None:
-                asyncio.run_coroutine_threadsafe(slots.acquire(), loop).result()
+    worker: Optional[_Worker] = getattr(_local, "worker", None)
+    if worker is not None and not _in_running_loop():
+        return _block_in_worker(worker, coro)
     if _in_running_loop():
         if current_run_state.get() is None:
             from flyte.errors import SyncTaskCallInAsyncContextError
@@ -118,6 +182,23 @@ def block_on(coro: Coroutine[Any, Any, T], *, name: str) -> T:
     return run_sync(coro, name=name)
 
 
-def current_worker_loop() -> Optional[asyncio.AbstractEventLoop]:
-    """The run loop that dispatched the sync body running on this thread, if any."""
-    return getattr(_worker, "loop", None)
+def _block_in_worker(worker: _Worker, coro: Coroutine[Any, Any, T]) -> T:
+    if worker.abandoned:
+        coro.close()
+        raise asyncio.CancelledError("the task calling this was cancelled")
+    loop = worker.loop
+    if worker.slots is not None:
+        loop.call_soon_threadsafe(worker.release_slot)
+    fut = asyncio.run_coroutine_threadsafe(coro, loop)
+    worker.pending.add(fut)
+    try:
+        return fut.result()
+    except concurrent.futures.CancelledError:
+        raise asyncio.CancelledError("the task calling this was cancelled") from None
+    finally:
+        worker.pending.discard(fut)
+        if worker.slots is not None and not worker.abandoned and not loop.is_closed():
+            try:
+                asyncio.run_coroutine_threadsafe(worker.acquire_slot(), loop).result()
+            except (RuntimeError, concurrent.futures.CancelledError):
+                pass  # the run is over: nothing to hold a slot of

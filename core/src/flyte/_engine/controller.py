@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import logging
 import os
-import time
+import threading
 import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol, Tuple
@@ -62,6 +62,7 @@ class _Plan:
     timeout: Optional[float]
     env: Dict[str, str]
     secrets: tuple
+    result_type: Any  # a NamedTuple class when the function returns one, else None
 
 
 def _plan(task: Any) -> _Plan:
@@ -93,9 +94,23 @@ def _plan(task: Any) -> _Plan:
         timeout=timeout_seconds(task.timeout),
         env=dict(task.env_vars or {}),
         secrets=secrets,
+        result_type=_named_tuple_result(task),
     )
     task.__dict__["_flyte_plan"] = plan
     return plan
+
+
+def _named_tuple_result(task: Any) -> Any:
+    func = getattr(task, "func", None)
+    if func is None:
+        return None
+    try:
+        import typing
+
+        ret = typing.get_type_hints(func).get("return")
+    except Exception:
+        return None
+    return ret if isinstance(ret, type) and issubclass(ret, tuple) and hasattr(ret, "_fields") else None
 
 
 def _bind(task: Any, plan: _Plan, args: tuple, kwargs: dict) -> Dict[str, Any]:
@@ -145,16 +160,14 @@ def _outputs_to_dict(task: Any, plan: _Plan, value: Any) -> Dict[str, Any]:
     return dict(zip(plan.output_names, value))
 
 
-def _dict_to_outputs(plan: _Plan, values: Dict[str, Any], original: Any) -> Any:
+def _dict_to_outputs(plan: _Plan, values: Dict[str, Any]) -> Any:
     n = len(plan.output_names)
     if n == 0:
         return None
     if n == 1:
         return values[plan.output_names[0]]
     out = tuple(values[k] for k in plan.output_names)
-    if original is not None and hasattr(type(original), "_fields"):
-        return type(original)(*out)
-    return out
+    return plan.result_type(*out) if plan.result_type is not None else out
 
 
 def user_error(task_name: str, e: BaseException) -> BaseRuntimeError:
@@ -241,7 +254,7 @@ class LocalController:
                 if hit is not None:
                     if store is not None:
                         store.action_finished(state.run_name, action_name, "succeeded", cache_status="hit")
-                    return _dict_to_outputs(plan, hit, None)
+                    return _dict_to_outputs(plan, hit)
 
         tctx = TaskContext(
             action=ActionID(name=action_name, run_name=state.run_name, project=state.project, domain=state.domain),
@@ -280,22 +293,27 @@ class LocalController:
                     raise
                 raise err from e
 
-        outputs = _outputs_to_dict(task, plan, result)
-        if outputs:
-            outputs = await convert_boundary(outputs, plan.output_types, owner=f"task {task.name}", direction="output")
-        if cache_key is not None:
-            await state.cache_store(cache_key, task.name, outputs, plan.output_types)
+        try:
+            outputs = _outputs_to_dict(task, plan, result)
+            if outputs:
+                outputs = await convert_boundary(outputs, plan.output_types, owner=f"task {task.name}", direction="output")
+            if cache_key is not None:
+                await state.cache_store(cache_key, task.name, outputs, plan.output_types)
+        except BaseException as e:
+            if store is not None:
+                status = "aborted" if isinstance(e, asyncio.CancelledError) else "failed"
+                store.action_finished(state.run_name, action_name, status, error=None if status == "aborted" else error_record(e))
+            raise
         if store is not None:
             store.action_finished(
                 state.run_name, action_name, "succeeded", cache_status="miss" if cache_key is not None else None
             )
-        return _dict_to_outputs(plan, outputs, result)
+        return _dict_to_outputs(plan, outputs)
 
     async def _attempt(self, task: Any, plan: _Plan, tctx: TaskContext, inputs: Dict[str, Any], attempt: int) -> Any:
         if attempt:
             tctx = tctx.replace(attempt_number=attempt)
-        if plan.env or plan.secrets:
-            self._apply_environment(task, plan)
+        restore = _apply_environment(plan) if (plan.env or plan.secrets) else None
         token = current_task_context.set(tctx)
         try:
             if plan.timeout:
@@ -303,12 +321,19 @@ class LocalController:
                     async with asyncio.timeout(plan.timeout):
                         return await self._lifecycle(task, tctx, inputs)
                 except TimeoutError as e:
+                    what = (
+                        "its sync body cannot be interrupted and was abandoned (its task calls are cancelled)"
+                        if getattr(task, "_call_as_synchronous", False)
+                        else "it was cancelled"
+                    )
                     raise TaskTimeoutError(
-                        f"task {task.name} (action {tctx.action.name}) exceeded its timeout of {plan.timeout:g}s and was cancelled"
+                        f"task {task.name} (action {tctx.action.name}) exceeded its timeout of {plan.timeout:g}s; {what}"
                     ) from e
             return await self._lifecycle(task, tctx, inputs)
         finally:
             current_task_context.reset(token)
+            if restore is not None:
+                restore()
 
     async def _lifecycle(self, task: Any, tctx: TaskContext, inputs: Dict[str, Any]) -> Any:
         data = await _maybe_await(task.pre(**inputs))
@@ -328,17 +353,59 @@ class LocalController:
         post_value = await _maybe_await(task.post(result))
         return result if post_value is None else post_value
 
-    def _apply_environment(self, task: Any, plan: _Plan) -> None:
-        # Local tasks share this process: env vars and resolved secrets are set process-wide,
-        # never recorded anywhere.
-        if plan.env:
-            os.environ.update(plan.env)
+
+
+def _apply_environment(plan: _Plan) -> Any:
+    """Set the task's env vars and resolved secrets for the duration of one attempt.
+
+    Local tasks share this process, so the variables are process-wide while the task runs
+    (tasks of other environments running at the same moment see them too); afterwards every
+    variable set here that still holds our value gets its previous value back. Secret values
+    are never recorded anywhere.
+    """
+    values = dict(plan.env)
+    if plan.secrets:
+        from flyte._secret import resolve_secret_locally
+
         for secret in plan.secrets:
-            from flyte._secret import resolve_secret_locally
-
             if secret.as_env_var:
-                os.environ[secret.as_env_var] = resolve_secret_locally(secret)
+                values[secret.as_env_var] = resolve_secret_locally(secret)
+    return set_environ(values)
 
 
-def now() -> float:
-    return time.time()
+_env_lock = threading.Lock()
+# key -> (the value before any task set it, [(owner token, value), ...] most recent last)
+_env_owners: Dict[str, Tuple[Optional[str], list]] = {}
+
+
+def set_environ(values: Dict[str, str]) -> Any:
+    """Set environment variables; return a function undoing it.
+
+    Overlapping setters of one variable stack: the variable holds the most recent live setter's
+    value, and the value from before the first one once all are done.
+    """
+    token = object()
+    with _env_lock:
+        for k, v in values.items():
+            original, owners = _env_owners.setdefault(k, (os.environ.get(k), []))
+            owners.append((token, v))
+            os.environ[k] = v
+
+    def restore() -> None:
+        with _env_lock:
+            for k in values:
+                entry = _env_owners.get(k)
+                if entry is None:
+                    continue
+                original, owners = entry
+                owners[:] = [(t, v) for t, v in owners if t is not token]
+                if owners:
+                    os.environ[k] = owners[-1][1]
+                    continue
+                del _env_owners[k]
+                if original is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = original
+
+    return restore

@@ -28,7 +28,10 @@ class _Tee:
             store = getattr(state, "store", None)
             if store is not None:
                 tctx = current_task_context.get()
-                store.append_log(state.run_name, tctx.action.name if tctx else "", self._name, text)
+                try:
+                    store.append_log(state.run_name, tctx.action.name if tctx else "", self._name, text)
+                except Exception:  # e.g. an abandoned sync body printing after its run closed the store
+                    pass
         return n
 
     def __getattr__(self, item: str) -> Any:

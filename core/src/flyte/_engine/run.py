@@ -92,7 +92,7 @@ class RunState:
         disable_run_cache: bool,
         cache_store_path: Path,
     ):
-        from flyte._engine.bridge import SYNC_SLOTS
+        from flyte._engine.bridge import sync_slots
         from flyte._engine.controller import LocalController
 
         self.run_name = run_name
@@ -107,7 +107,7 @@ class RunState:
         self.overwrite_cache = overwrite_cache
         self.disable_run_cache = disable_run_cache
         self.start_time = _dt.datetime.now(_dt.timezone.utc)
-        self.sync_slots = asyncio.Semaphore(SYNC_SLOTS)
+        self.sync_slots = asyncio.Semaphore(sync_slots())
         self.controller = LocalController(self)
         self._counter = itertools.count()
         self._cache_store_path = cache_store_path
@@ -337,8 +337,9 @@ class _Runner:
             from flyte._engine.store import LocalStore
 
             store = LocalStore(store_path)
-        if self.env_vars:
-            os.environ.update(self.env_vars)
+        from flyte._engine.controller import set_environ
+
+        restore_env = set_environ(self.env_vars) if self.env_vars else None
         loop = asyncio.get_running_loop()
         state = RunState(
             run_name,
@@ -359,22 +360,26 @@ class _Runner:
         token = current_run_state.set(state)
         ctx_token = current_task_context.set(None)
         main_task = asyncio.current_task()
+        previous_sigterm: Any = None
         sigterm_installed = False
         if threading.current_thread() is threading.main_thread() and main_task is not None:
-            try:
-                def on_sigterm() -> None:
-                    state.abort_reason = "SIGTERM"
-                    main_task.cancel()
+            previous_sigterm = signal.getsignal(signal.SIGTERM)
+            # A handler of the user's own stays in charge; otherwise SIGTERM aborts the run.
+            if previous_sigterm in (signal.SIG_DFL, None):
+                try:
+                    def on_sigterm() -> None:
+                        state.abort_reason = "SIGTERM"
+                        main_task.cancel()
 
-                loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-                sigterm_installed = True
-            except (NotImplementedError, RuntimeError):
-                pass
+                    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+                    sigterm_installed = True
+                except (NotImplementedError, RuntimeError, ValueError):
+                    pass
         started = loop.time()
-        inputs_for_record: Dict[str, Any] = {}
+        inputs_for_record = _safe_inputs(task, args, kwargs)
         try:
             if store is not None:
-                store.start_run(run_name, task.name, _summary(_safe_inputs(task, args, kwargs)))
+                store.start_run(run_name, task.name, _summary(inputs_for_record))
             try:
                 with capture_logs(store, run_name):
                     result = await state.controller.submit(task, args, kwargs)
@@ -413,6 +418,9 @@ class _Runner:
         finally:
             if sigterm_installed:
                 loop.remove_signal_handler(signal.SIGTERM)
+                signal.signal(signal.SIGTERM, previous_sigterm)
+            if restore_env is not None:
+                restore_env()
             current_task_context.reset(ctx_token)
             current_run_state.reset(token)
             if store is not None:

@@ -37,7 +37,15 @@ def load_module_from_file(path: str) -> Any:
     name = p.stem
     if name in sys.modules and getattr(sys.modules[name], "__file__", None) not in (None, str(p.resolve())):
         del sys.modules[name]
-    return importlib.import_module(name)
+    try:
+        return importlib.import_module(name)
+    except Exception as e:  # the user's file failed to import: say where, in one line
+        from flyte.errors import ModuleLoadError
+
+        where = ""
+        if isinstance(e, SyntaxError) and e.lineno:
+            where = f" (line {e.lineno})"
+        raise ModuleLoadError(f"could not load {path}{where}: {type(e).__name__}: {e}") from e
 
 
 def tasks_in_module(module: Any) -> Dict[str, Any]:
@@ -71,7 +79,7 @@ class _JsonType(click.ParamType):
             self.fail(f"{value!r} is not valid JSON for type {self.name} ({e.msg})", param, ctx)
         try:
             return _from_jsonable(data, self.tp)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, AttributeError, KeyError) as e:
             self.fail(f"{value!r} does not fit type {self.name}: {e}", param, ctx)
 
 
@@ -82,21 +90,31 @@ def _from_jsonable(data: Any, tp: Any) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        _expect(data, dict, tp)
         hints = typing.get_type_hints(tp)
         return tp(**{k: _from_jsonable(v, hints.get(k, Any)) for k, v in data.items()})
     if isinstance(tp, type) and hasattr(tp, "model_validate"):
         return tp.model_validate(data)
     if origin in (list, typing.List) and args:
+        _expect(data, list, tp)
         return [_from_jsonable(v, args[0]) for v in data]
     if origin in (dict, typing.Dict) and len(args) == 2:
+        _expect(data, dict, tp)
         return {k: _from_jsonable(v, args[1]) for k, v in data.items()}
     if origin is tuple and args:
+        _expect(data, list, tp)
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_from_jsonable(v, args[0]) for v in data)
         return tuple(_from_jsonable(v, a) for v, a in zip(data, args))
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp(data)
     return data
+
+
+def _expect(data: Any, kind: type, tp: Any) -> None:
+    if not isinstance(data, kind):
+        shape = "a JSON object" if kind is dict else "a JSON array"
+        raise TypeError(f"expected {shape} for {_type_label(tp)}, got {type(data).__name__}")
 
 
 class _DateTimeType(click.ParamType):
@@ -184,7 +202,7 @@ def _param_type(tp: Any) -> tuple[Any, bool]:
     if tp is _dt.timedelta:
         return _DurationType(), False
     if typing.get_origin(tp) is typing.Literal:
-        return click.Choice([str(a) for a in typing.get_args(tp)]), False
+        return _LiteralChoice(typing.get_args(tp)), False
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return _EnumChoice(tp), False
     if isinstance(tp, type):
@@ -195,6 +213,20 @@ def _param_type(tp: Any) -> tuple[Any, bool]:
         if issubclass(tp, Dir):
             return _FileType(tp, True), False
     return _JsonType(tp), False
+
+
+class _LiteralChoice(click.Choice):
+    """A choice among a ``Literal``'s values, given back as the value itself (not its text)."""
+
+    def __init__(self, values: tuple):
+        self.values = values
+        super().__init__([str(v) for v in values])
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value in self.values and not isinstance(value, str):
+            return value
+        text = super().convert(value, param, ctx)
+        return next(v for v in self.values if str(v) == text)
 
 
 class _EnumChoice(click.Choice):
@@ -218,25 +250,19 @@ def _task_command(task: Any, run_options: Dict[str, Any]) -> click.Command:
         opt_name = "--" + name
         help_text = f"{_type_label(tp)}" + ("" if required else f" (default: {default!r})")
         if is_flag:
+            # Not given: the task's default (None for Optional[bool]); a required flag is False.
             params.append(
                 click.Option(
                     [f"{opt_name}/--no-{name}"],
-                    default=False if required else bool(default),
+                    default=False if required else None,
                     help=help_text,
                     show_default=False,
                 )
             )
+        elif required:
+            params.append(click.Option([opt_name], type=ptype, required=True, help=help_text))
         else:
-            params.append(
-                click.Option(
-                    [opt_name],
-                    type=ptype,
-                    required=required,
-                    default=None,
-                    help=help_text,
-                    show_default=False,
-                )
-            )
+            params.append(click.Option([opt_name], type=ptype, default=None, help=help_text, show_default=False))
     # Also accept the input name spelled with dashes.
     for p in params:
         assert isinstance(p, click.Option)
@@ -250,6 +276,7 @@ def _task_command(task: Any, run_options: Dict[str, Any]) -> click.Command:
         name=task.short_name,
         params=params,
         callback=callback,
+        context_settings=dict(help_option_names=["-h", "--help"]),
         help=(doc.splitlines()[0] if doc else f"Run task {task.name}.") + f"\n\nInputs: {task.interface!r}",
     )
 
@@ -381,7 +408,16 @@ def _kv(values: tuple, field: str) -> Dict[str, str]:
 
 class _RunCommand(click.Command):
     def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
-        # `flyte run FILE --help` lists the file's tasks instead of the run command's help.
+        # `-h`/`--help` right after FILE (where TASK goes) asks for the file's task listing.
+        args = list(args)
+        for i, a in enumerate(args):
+            if not a.startswith("-"):
+                if i + 1 < len(args) and args[i + 1] in ("-h", "--help"):
+                    args[i + 1] = "--help"
+                    args.insert(i, args.pop(i + 1))  # --help before FILE: a run-command flag
+                break
+            if a == "-h":
+                args[i] = "--help"
         return super().parse_args(ctx, args)
 
 
