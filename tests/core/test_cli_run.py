@@ -239,3 +239,65 @@ def test_two_processes_share_the_store_and_cache(isolated_flyte_home, tmp_path):
     con = sqlite3.connect(isolated_flyte_home / "local.db")
     assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
     con.close()
+
+
+@pytest.mark.parametrize(
+    "source,needle",
+    [
+        ("import no_such_module_xyz\n", "ModuleNotFoundError"),
+        ("def broken(:\n", "SyntaxError"),
+        ("raise RuntimeError('boom at import')\n", "boom at import"),
+    ],
+)
+def test_files_that_fail_to_import_are_one_line_errors(isolated_flyte_home, tmp_path, source, needle):
+    prog = tmp_path / "bad.py"
+    prog.write_text(source)
+    res = flyte_cli(isolated_flyte_home, "run", str(prog), "t")
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in res.stderr
+
+
+def test_structured_literal_and_optional_inputs(isolated_flyte_home, tmp_path):
+    prog = tmp_path / "inputs.py"
+    prog.write_text(
+        textwrap.dedent(
+            """
+            from dataclasses import dataclass
+            from typing import Literal, Optional
+            import flyte
+            env = flyte.TaskEnvironment(name="inp")
+
+            @dataclass
+            class Point:
+                x: int
+                y: int
+
+            @env.task
+            def dc(p: Point, tags: list[str]) -> int:
+                return p.x + p.y + len(tags)
+
+            @env.task
+            def lit(m: Literal[1, 2]) -> str:
+                return f"{m!r}"
+
+            @env.task
+            def opt(flag: Optional[bool] = None) -> str:
+                return repr(flag)
+            """
+        )
+    )
+    ok = flyte_cli(isolated_flyte_home, "run", str(prog), "dc", "--p", '{"x": 1, "y": 2}', "--tags", '["a", "b"]')
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == "5"
+    bad = flyte_cli(isolated_flyte_home, "run", str(prog), "dc", "--p", "[1, 2]", "--tags", "[]")
+    assert bad.returncode == 2 and "expected a JSON object for Point" in bad.stderr and "Traceback" not in bad.stderr
+    assert flyte_cli(isolated_flyte_home, "run", str(prog), "lit", "--m", "2").stdout.strip() == "2"
+    assert flyte_cli(isolated_flyte_home, "run", str(prog), "opt").stdout.strip() == "None"
+    assert flyte_cli(isolated_flyte_home, "run", str(prog), "opt", "--flag").stdout.strip() == "True"
+    listing = flyte_cli(isolated_flyte_home, "run", str(prog), "--help")
+    assert listing.returncode == 0 and "dc" in listing.stdout and "lit" in listing.stdout
+    helped = flyte_cli(isolated_flyte_home, "run", str(prog), "dc", "-h")
+    assert helped.returncode == 0 and "--tags" in helped.stdout
+    missing = flyte_cli(isolated_flyte_home, "run", str(prog), "dc", "--tags", "[]")
+    assert missing.returncode == 2 and "Missing option '--p'" in missing.stderr

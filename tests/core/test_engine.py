@@ -646,3 +646,71 @@ def test_sync_body_waiting_on_a_child_is_cancelled_with_its_caller():
     assert time.perf_counter() - t0 < 2.5
     time.sleep(2.5)
     assert finished == []  # the child was cancelled, not left running
+
+
+def test_env_vars_are_restored_after_tasks_and_runs(monkeypatch):
+    import os
+
+    monkeypatch.delenv("MODE_X", raising=False)
+    ea = flyte.TaskEnvironment(name="env-a", env_vars={"MODE_X": "a"})
+    eb = flyte.TaskEnvironment(name="env-b", env_vars={"MODE_X": "b"})
+
+    @ea.task
+    async def in_a() -> str:
+        await asyncio.sleep(0.05)
+        return os.environ["MODE_X"]
+
+    @eb.task
+    async def in_b() -> str:
+        return os.environ["MODE_X"]
+
+    @env.task
+    async def plain_after() -> str:
+        return os.environ.get("MODE_X", "<unset>")
+
+    @env.task
+    async def top() -> list[str]:
+        a = await in_a()
+        b = await in_b()
+        return [a, b, await plain_after()]
+
+    assert flyte.with_runcontext(env_vars={"RUN_ONLY_X": "1"}).run(top).outputs()[0] == ["a", "b", "<unset>"]
+    assert "MODE_X" not in os.environ and "RUN_ONLY_X" not in os.environ
+
+
+def test_users_sigterm_handler_is_kept():
+    import signal
+
+    def mine(signum, frame):
+        pass
+
+    old = signal.signal(signal.SIGTERM, mine)
+    try:
+        flyte.run(double, 1)
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    flyte.run(double, 1)
+    assert signal.getsignal(signal.SIGTERM) is old
+
+
+def test_run_inputs_and_named_tuple_outputs_on_cache_hits():
+    e = flyte.TaskEnvironment(name="nt-cache")
+
+    class Pair(NamedTuple):
+        a: int
+        b: str
+
+    @e.task(cache="auto")
+    async def nt(x: int) -> Pair:
+        return Pair(x, str(x))
+
+    @e.task
+    async def parent(x: int) -> list[str]:
+        first = await nt(x)
+        second = await nt(x)  # a cache hit
+        return [type(first).__name__, type(second).__name__]
+
+    run = flyte.run(parent, 5)
+    assert run.outputs()[0] == ["Pair", "Pair"]
+    assert run.inputs() == {"x": 5}
