@@ -226,3 +226,21 @@ def test_node_size_from_resources():
         "num_cpus": 3, "num_gpus": 2, "_memory": 1024**3, "object_store_memory": int(1024**3 * 0.3),
     }
     assert node_size(flyte.Resources(gpu=flyte.Neuron("Inf2"))).resources == {"neuron_cores": 1.0}
+
+
+def test_one_process_drives_one_ray_target_at_a_time():
+    """A second Ray target while another task holds a connection is an error naming both."""
+    import flyte.errors
+    from flyteplugins.ray import cluster, local
+    from flyteplugins.ray.config import RayJobConfig
+
+    saved = dict(cluster._conn)
+    cluster._conn.update(target=("client", "ray://10.0.0.1:10001"), users=1)
+    try:
+        with pytest.raises(flyte.errors.ValidationError, match=r"ray://10\.0\.0\.1:10001"):
+            local.start_local(RayJobConfig(worker_node_config=[]), None)
+        with pytest.raises(flyte.errors.ValidationError, match=r"ray://10\.0\.0\.2:10001.*ray://10\.0\.0\.1:10001"):
+            cluster._connect("ray://10.0.0.2:10001", None, "client")
+    finally:
+        cluster._conn.clear()
+        cluster._conn.update(saved)

@@ -365,7 +365,7 @@ def _execute(task: Any, inputs: Dict[str, Any], opts: Dict[str, Any]) -> None:
         try:
             result = runner.run(task, **inputs)
         except (KeyboardInterrupt, RunAbortedError) as e:
-            click.echo(f"Aborted: run {runner.name} ({type(e).__name__}); its actions were cancelled", err=True)
+            click.echo(f"Aborted: run {runner.name} ({type(e).__name__}); its running actions were cancelled", err=True)
             raise click.exceptions.Exit(130) from None
         except BaseRuntimeError as e:
             # A task failed: one line (the run record keeps the user's traceback; -v prints it).

@@ -21,11 +21,12 @@ import os
 import shlex
 import socket
 import sys
+import threading
 import uuid
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
-from flyte.errors import RuntimeUserError
+from flyte.errors import RuntimeUserError, ValidationError
 
 from flyteplugins.ray._session import RaySession, require_ray
 from flyteplugins.ray.config import RayJobConfig
@@ -107,14 +108,61 @@ class ClusterDriverSession(RaySession):
     def stop(self) -> None:
         if self._connected_here:
             self._connected_here = False
-            # Disconnects this driver only: the cluster was not started here and keeps running.
-            require_ray().shutdown()
+            _release_connection()
+
+
+# The connection this module made (tasks of one process share it): target and users.
+_conn_lock = threading.Lock()
+_conn: Dict[str, Any] = {"target": None, "users": 0}
+
+
+def connected_target() -> Optional[Tuple[str, str]]:
+    """``(kind, address)`` of the cluster this process is connected to by a Ray task, if any."""
+    return _conn["target"] if _conn["users"] > 0 else None
+
+
+def _release_connection() -> None:
+    with _conn_lock:
+        _conn["users"] -= 1
+        if _conn["users"] > 0:
+            return
+        _conn["target"] = None
+        # Disconnects this driver only: the cluster was not started here and keeps running.
+        require_ray().shutdown()
 
 
 def _connect(address: Optional[str], runtime_env: Optional[dict], kind: str) -> ClusterDriverSession:
     ray = require_ray()
-    if ray.is_initialized():
-        return ClusterDriverSession({"ray_target": kind, "ray_address": address or "auto", "ray_reused": True}, False)
+    target = (kind, address or "auto")
+    with _conn_lock:
+        if _conn["users"] > 0:
+            if _conn["target"] != target:
+                raise ValidationError(
+                    "address",
+                    target[1],
+                    f"the Ray target this process is already connected to ({_conn['target'][1]}): one process "
+                    "drives one Ray cluster at a time; run tasks with different addresses one after another",
+                )
+            _conn["users"] += 1
+            return ClusterDriverSession({"ray_target": kind, "ray_address": target[1], "ray_reused": True}, True)
+        from flyteplugins.ray import local
+
+        if local.started_here():
+            raise ValidationError(
+                "address",
+                target[1],
+                "no address while a Ray task of this process runs on the Ray it started on this machine; "
+                "run tasks with different Ray targets one after another",
+            )
+        if ray.is_initialized():
+            # The user's own connection: use it, never disconnect it.
+            return ClusterDriverSession({"ray_target": kind, "ray_address": target[1], "ray_reused": True}, False)
+        session = _connect_new(ray, address, runtime_env, kind)
+        _conn.update(target=target, users=1)
+        return session
+
+
+def _connect_new(ray: Any, address: Optional[str], runtime_env: Optional[dict], kind: str) -> ClusterDriverSession:
     kwargs: Dict[str, Any] = {}
     if runtime_env:
         kwargs["runtime_env"] = runtime_env
@@ -137,12 +185,16 @@ async def open_session(kind: str, address: Optional[str], config: RayJobConfig) 
     """Open the session of a non-local target (see :func:`flyteplugins.ray.task.target_address`)."""
     if kind == "job-driver":
         # The job's runtime env is already applied to this process.
-        return _connect(None, None, kind)
+        from flyteplugins.ray.task import _finish_or_undo
+
+        return await _finish_or_undo(asyncio.to_thread(_connect, None, None, kind))
     assert address is not None
     if address != "auto":
         await probe(address)
     if kind in ("client", "driver"):
-        return _connect(address, config.runtime_env, kind)
+        from flyteplugins.ray.task import _finish_or_undo
+
+        return await _finish_or_undo(asyncio.to_thread(_connect, address, config.runtime_env, kind))
     if kind == "jobs":
         return await JobSubmissionSession.open(address, config)
     raise ValueError(f"unknown Ray target kind {kind!r}")

@@ -176,6 +176,11 @@ def _shutdown(cluster: Any) -> None:
             cluster.shutdown()
 
 
+def started_here() -> bool:
+    """True while a Ray task of this process runs on the Ray this module started."""
+    return _owned is not None
+
+
 def start_local(config: RayJobConfig, resources: Any) -> LocalRaySession:
     """Start Ray here for a task (or join what this module already started, or reuse the
     user's own Ray) and return the session whose ``stop`` undoes it."""
@@ -185,6 +190,16 @@ def start_local(config: RayJobConfig, resources: Any) -> LocalRaySession:
         if _owned is not None and ray.is_initialized():
             _owned.users += 1
             return LocalRaySession(dict(_owned.data), _owned)
+        from flyteplugins.ray.cluster import connected_target
+
+        connected = connected_target()
+        if connected is not None:
+            raise ValidationError(
+                "address",
+                None,
+                f"the Ray cluster this process is connected to for another running Ray task ({connected[1]}); "
+                "run tasks with different Ray targets one after another",
+            )
         if ray.is_initialized():
             # Someone else's Ray: use it, never stop it.
             return LocalRaySession(_running_data(ray, reused=True), None)

@@ -20,6 +20,7 @@ out or was cancelled. On Kubernetes the task is a KubeRay ``RayJob`` (:mod:`flyt
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from dataclasses import dataclass
@@ -57,6 +58,21 @@ def target_address(config: RayJobConfig) -> Tuple[str, Optional[str]]:
     if address.startswith(("http://", "https://")):
         return "jobs", address
     return "driver", address
+
+
+async def _finish_or_undo(starting: Any) -> RaySession:
+    """Await a session being opened in a thread; if the task is cancelled meanwhile (timeout,
+    Ctrl-C), wait for the opening to end and stop the session: nothing started outlives the task."""
+    fut = asyncio.ensure_future(starting)
+    try:
+        return await asyncio.shield(fut)
+    except asyncio.CancelledError:
+        try:
+            session = await fut
+        except BaseException:
+            raise asyncio.CancelledError from None
+        await asyncio.to_thread(session.stop)
+        raise
 
 
 @dataclass(kw_only=True)
@@ -132,7 +148,14 @@ class RayFunctionTask(AsyncFunctionTaskTemplate):
         if kind == "local":
             from flyteplugins.ray.local import start_local
 
-            session: RaySession = start_local(self.plugin_config, self.resources)
+            from flyteplugins.ray.local import local_node_mode
+
+            if local_node_mode() == "per-replica":
+                # Ray's multi-node helper installs signal handlers: it must start on this thread.
+                session: RaySession = start_local(self.plugin_config, self.resources)
+            else:
+                # Starting Ray takes seconds: off the event loop, so other tasks of the run go on.
+                session = await _finish_or_undo(asyncio.to_thread(start_local, self.plugin_config, self.resources))
         else:
             from flyteplugins.ray import cluster
 
@@ -154,7 +177,7 @@ class RayFunctionTask(AsyncFunctionTaskTemplate):
         with self._sessions_lock:
             session = self._sessions.pop(self._session_key(), None)
         if session is not None:
-            session.stop()
+            await asyncio.to_thread(session.stop)
         return None
 
     # ------------------------------------------------------------------------------------------
