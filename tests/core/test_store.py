@@ -392,3 +392,20 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path):
     bad.write_text("not an sqlite database " * 20)
     with pytest.raises(ValidationError, match="notes.db.*FLYTE_LOCAL_STORE"):
         LocalStore(bad)
+
+
+def test_text_sqlite_cannot_encode_is_escaped_not_fatal(store: LocalStore):
+    """A task printing an undecodable file name must not stop the store from writing."""
+    bad = os.fsdecode(b"report-\xff.csv")
+    store.start_run("sur", "t.task", '{"path": "%s"}' % bad)
+    store.action_started("sur", "a0", None, "t.task", None, 0)
+    store.append_log("sur", "a0", "stdout", f"processing {bad}\n")
+    store.action_finished("sur", "a0", "failed", error={"type": "OSError", "message": bad, "traceback": bad})
+    store.finish_run("sur", "succeeded")
+    store.start_run("after", "t.task", "{}")
+    store.finish_run("after", "succeeded")
+    store.flush()
+    assert [r.text for r in store.get_logs("sur")] == ["processing report-\\udcff.csv\n"]
+    assert store.get_run("sur").status == "succeeded"
+    assert store.get_actions("sur")[0].error.message == "report-\\udcff.csv"
+    assert store.get_run("after").status == "succeeded"

@@ -409,11 +409,22 @@ def _write(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], T]) ->
     return _retry_busy(attempt)
 
 
+def _clean(text: str) -> str:
+    """``text`` as SQLite can store it: a lone surrogate (an undecodable file name printed by a
+    task) would fail the whole write, so such characters become backslash escapes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def _summary(text: Optional[str]) -> Optional[str]:
     if text is None:
         return None
     if not isinstance(text, str):
         raise ValidationError("summary", text, "a str (a short JSON repr of the values)")
+    text = _clean(text)
     return text if len(text) <= _SUMMARY_LIMIT else text[: _SUMMARY_LIMIT - 3] + "..."
 
 
@@ -423,7 +434,7 @@ def _error_columns(error: Optional[Dict[str, Any]], field: str) -> Tuple[Optiona
     if not isinstance(error, dict) or "type" not in error or "message" not in error:
         raise ValidationError(field, error, 'None or a dict {"type": ..., "message": ..., "traceback": ...}')
     tb = error.get("traceback")
-    return str(error["type"]), str(error["message"]), None if tb is None else str(tb)
+    return _clean(str(error["type"])), _clean(str(error["message"])), None if tb is None else _clean(str(tb))
 
 
 def _error_from(row: sqlite3.Row, prefix: str = "error_") -> Optional[ErrorInfo]:
@@ -684,9 +695,30 @@ class LocalStore:
                 for b in batches:
                     self._apply_batch(c, b)
 
-            _write(self._writer, body)
+            try:
+                _write(self._writer, body)
+            except sqlite3.OperationalError as e:
+                if _is_busy(e):
+                    raise  # kept and retried: another process holds the database for now
+                self._write_one_by_one(batches, e)
+            except sqlite3.Error as e:
+                self._write_one_by_one(batches, e)
             with self._state_lock:
                 del self._failed[: len(batches)]
+
+    def _write_one_by_one(self, batches: List["_Pending"], error: Exception) -> None:
+        # A batch the database refuses for its content would be refused forever and hold up
+        # every later record: write the others and drop only the bad one, saying so.
+        assert self._writer is not None
+        for b in batches:
+            try:
+                _write(self._writer, lambda c, b=b: self._apply_batch(c, b))
+            except sqlite3.OperationalError as e:
+                if _is_busy(e):
+                    raise
+                logger.warning("the local store %s dropped records it could not write: %s", self.path, e)
+            except sqlite3.Error as e:
+                logger.warning("the local store %s dropped records it could not write: %s", self.path, e)
 
     @staticmethod
     def _apply_batch(conn: sqlite3.Connection, batch: _Pending) -> None:
@@ -873,7 +905,7 @@ class LocalStore:
             seq = self._log_seq.get(key, 0) + 1
             self._log_seq[key] = seq
             p.logs.append(
-                {"run_name": run_name, "action_name": action_name, "seq": seq, "stream": stream, "text": str(text), "time": now}
+                {"run_name": run_name, "action_name": action_name, "seq": seq, "stream": stream, "text": _clean(str(text)), "time": now}
             )
 
         self._enqueue(add)
