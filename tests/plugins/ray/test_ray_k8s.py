@@ -189,7 +189,7 @@ def test_user_head_start_params_win_over_defaults():
     assert params == {"include-dashboard": "false", "num-cpus": "0", "dashboard-host": "0.0.0.0", "disable-usage-stats": "true"}
 
 
-@pytest.mark.parametrize("shutdown, ttl", [(False, None), (False, 600), (True, None), (True, 0)])
+@pytest.mark.parametrize("shutdown, ttl", [(False, None), (False, 0), (True, None), (True, 600)])
 def test_shutdown_and_ttl_honoured_both_ways(shutdown, ttl):
     spec = job(RayJobConfig(worker_node_config=[], shutdown_after_job_finishes=shutdown, ttl_seconds_after_finished=ttl))["spec"]
     assert spec["shutdownAfterJobFinishes"] is shutdown
@@ -197,6 +197,21 @@ def test_shutdown_and_ttl_honoured_both_ways(shutdown, ttl):
         assert "ttlSecondsAfterFinished" not in spec
     else:
         assert spec["ttlSecondsAfterFinished"] == ttl
+
+
+def test_ttl_without_shutdown_is_an_error_kuberay_would_give():
+    with pytest.raises(flyte.errors.ValidationError, match="ttl_seconds_after_finished.*shutdown_after_job_finishes=True"):
+        job(RayJobConfig(worker_node_config=[], ttl_seconds_after_finished=600))
+
+
+def test_the_ray_container_comes_first_even_behind_a_sidecar():
+    template = flyte.PodTemplate(
+        pod_spec={"containers": [{"name": "log-shipper", "image": "fluent-bit"}, {"name": "primary"}]}
+    )
+    cfg = RayJobConfig(worker_node_config=[WorkerNodeConfig("w", 1)])
+    found = containers(job(cfg, pod_template=template))
+    assert [c["name"] for c in found["head"]] == ["ray-head", "log-shipper"]
+    assert [c["name"] for c in found["w"]] == ["ray-worker", "log-shipper"]
 
 
 def test_runtime_env_yaml():

@@ -183,6 +183,9 @@ def _group_template(
     spec = merge_pod_template(base, container_name, container)
     primary = find_container(spec, container_name)  # merge_pod_template always adds it
     assert primary is not None
+    # KubeRay runs `ray start` in the FIRST container of head and worker pods: a sidecar the
+    # user's template lists first must come after the Ray container.
+    spec["containers"] = [primary, *(c for c in spec["containers"] if c is not primary)]
     if annotations.get(_OVERWRITE_CMD, "").lower() != "true":
         # KubeRay writes the `ray start` command itself; the task's command is the job entrypoint.
         primary.pop("command", None)
@@ -286,6 +289,7 @@ def ray_job(
         The ``RayJob`` as a plain dict, with no ``None`` values.
     """
     from flyte._serialize.k8s import check_no_nulls
+    from flyte.errors import ValidationError
 
     if not isinstance(config, RayJobConfig):
         from flyte.errors import TypeValidationError
@@ -327,6 +331,15 @@ def ray_job(
         "rayClusterSpec": cluster,
     }
     if config.ttl_seconds_after_finished is not None:
+        if config.ttl_seconds_after_finished > 0 and not config.shutdown_after_job_finishes:
+            # KubeRay refuses this combination: the cluster would never be deleted to begin with.
+            raise ValidationError(
+                "ttl_seconds_after_finished",
+                config.ttl_seconds_after_finished,
+                "None or 0 unless shutdown_after_job_finishes=True (KubeRay deletes a finished cluster "
+                "after the TTL only when it shuts it down)",
+                owner=owner,
+            )
         spec["ttlSecondsAfterFinished"] = config.ttl_seconds_after_finished
     if config.runtime_env:
         import yaml
