@@ -368,3 +368,25 @@ def test_cli_usage_errors(isolated_flyte_home, project):
     assert res.returncode == 2 and "--dry-run" in res.stderr
     res = flyte_cli(isolated_flyte_home, "deploy", "--dry-run", "pkg/deployable.py", cwd=project)
     assert res.returncode == 2 and "front" in res.stdout  # lists the environments to choose from
+
+
+def test_a_task_kubernetes_cannot_run_fails_before_any_file_is_written(isolated_flyte_home, tmp_path):
+    prog = tmp_path / "tpu_prog.py"
+    prog.write_text(
+        textwrap.dedent(
+            """
+            import flyte
+            env = flyte.TaskEnvironment(name="big-tpu", resources=flyte.Resources(gpu=flyte.TPU("V5P", "2x2x2")))
+
+            @env.task
+            def train() -> int:
+                return 1
+            """
+        )
+    )
+    out = tmp_path / "out"
+    res = flyte_cli(isolated_flyte_home, "deploy", "--dry-run", "--all", "--output", str(out), str(prog), cwd=tmp_path)
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "2x2x2" in lines[0] and "single-host" in lines[0] and "big-tpu.train" in lines[0]
+    assert not out.exists() or not any(out.iterdir())

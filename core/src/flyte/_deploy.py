@@ -60,6 +60,9 @@ class DeployedTask:
     deployed_task: "task_definition_pb2.TaskSpec"
     task: "TaskTemplate"
     deployed_triggers: List[Any] = field(default_factory=list)
+    # The task's Kubernetes objects (a Pod, or a plugin's custom resources), built with the spec
+    # so that a task Kubernetes cannot run fails the deploy before anything is written.
+    manifests: List[Dict[str, Any]] = field(default_factory=list)
 
     @property
     def template(self) -> "tasks_pb2.TaskTemplate":
@@ -75,7 +78,7 @@ class DeployedTask:
 
     def table_repr(self) -> List[Tuple[str, str]]:
         """``(column, value)`` pairs describing the task for tables."""
-        image = self.template.container.image if self.template.HasField("container") else ""
+        image = self.template.container.image if self.template.HasField("container") else _pod_image(self.template)
         return [
             ("type", "task"),
             ("name", self.get_name()),
@@ -227,7 +230,7 @@ async def _apply(plan: DeploymentPlan, dryrun: bool) -> Deployment:
         deployed = []
         for task in _env_tasks(env):
             spec = await serialize_task_spec(task, sctx)
-            deployed.append(DeployedTask(deployed_task=spec, task=task))
+            deployed.append(DeployedTask(deployed_task=spec, task=task, manifests=_task_manifests(task, sctx)))
         envs[name] = DeployedTaskEnvironment(env=env, deployed_entities=deployed)
     return Deployment(envs=envs, version=version, dryrun=dryrun, serialization_context=sctx)
 
@@ -270,16 +273,26 @@ async def deploy(
 # ------------------------------------------------------------------------------------------
 # Dry-run output
 # ------------------------------------------------------------------------------------------
-def _task_manifests(task: "TaskTemplate", sctx: "SerializationContext") -> Optional[List[Dict[str, Any]]]:
-    """The task's Kubernetes objects; None when this installation cannot build them."""
-    try:
-        from flyte._serialize import k8s
-    except ModuleNotFoundError as e:
-        if e.name == "flyte._serialize.k8s":
-            return None
-        raise
-    # Settings come from the configuration (its ``kubernetes`` section) when not given.
+def _task_manifests(task: "TaskTemplate", sctx: "SerializationContext") -> List[Dict[str, Any]]:
+    """The task's Kubernetes objects (settings from the configuration's ``kubernetes`` section)."""
+    from flyte._serialize import k8s
+
     return list(k8s.task_manifests(task, sctx))
+
+
+def _pod_image(template: Any) -> str:
+    """The primary container's image of a task serialized as a pod (a task with a pod template)."""
+    if not template.HasField("k8s_pod"):
+        return ""
+    from google.protobuf.json_format import MessageToDict
+
+    spec = MessageToDict(template.k8s_pod.pod_spec)
+    primary = template.config.get("primary_container_name", "")
+    containers = spec.get("containers") or []
+    for c in containers:
+        if c.get("name") == primary:
+            return c.get("image", "")
+    return containers[0].get("image", "") if containers else ""
 
 
 def write_dry_run(deployments: List[Deployment], output_dir: Any) -> List[Path]:
@@ -293,25 +306,16 @@ def write_dry_run(deployments: List[Deployment], output_dir: Any) -> List[Path]:
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: List[Path] = []
-    missing_k8s = False
+    import yaml
+
     for d in deployments:
-        sctx = d.serialization_context
         for t in d.tasks:
             name = t.get_name()
             pb = out / f"{name}.pb"
             pb.write_bytes(t.template.SerializeToString(deterministic=True))
             js = out / f"{name}.json"
             js.write_text(MessageToJson(t.template, indent=2, sort_keys=True) + "\n")
-            written += [pb, js]
-            manifests = _task_manifests(t.task, sctx) if sctx is not None else None
-            if manifests is None:
-                missing_k8s = True
-                continue
-            import yaml
-
             ym = out / f"{name}.yaml"
-            ym.write_text(yaml.safe_dump_all(manifests, sort_keys=False))
-            written.append(ym)
-    if missing_k8s:
-        logger.warning("Kubernetes manifests were not written: this installation cannot build them (flyte._serialize.k8s)")
+            ym.write_text(yaml.safe_dump_all(t.manifests, sort_keys=False))
+            written += [pb, js, ym]
     return written

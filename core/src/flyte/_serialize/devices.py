@@ -37,8 +37,7 @@ def check_single_pod(device: "Device", *, owner: Optional[str] = None) -> None:
         raise ValidationError(
             "resources.gpu", f"TPU({device.device!r}, {device.partition!r})",
             f"a single-host TPU topology for one pod; topology {device.partition} of {device.device} spans "
-            "several hosts (single-host: V5P 2x2x1; V6E/V5E 1x1, 2x2, 2x4) - run it as a multi-host "
-            "job (e.g. Ray worker groups) instead",
+            "several hosts (single-host: V5P 2x2x1; V6E/V5E 1x1, 2x2, 2x4); request a single-host topology",
             owner=owner,
         )
 
