@@ -538,3 +538,33 @@ def test_import_flyte_types_loads_no_heavy_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_cache_keys_ignore_dict_order_and_set_order_across_processes(tmp_path):
+    import subprocess
+    import sys
+
+    prog = tmp_path / "keys.py"
+    prog.write_text(
+        "import asyncio\n"
+        "from dataclasses import dataclass\n"
+        "from flyte.types import hash_inputs\n"
+        "@dataclass\n"
+        "class D:\n"
+        "    m: dict\n"
+        "async def main():\n"
+        "    a = await hash_inputs({'x': {'a': 1, 'b': 2}}, {'x': dict})\n"
+        "    b = await hash_inputs({'x': {'b': 2, 'a': 1}}, {'x': dict})\n"
+        "    c = await hash_inputs({'x': D({'a': 1, 'b': 2})}, {'x': D})\n"
+        "    d = await hash_inputs({'x': D({'b': 2, 'a': 1})}, {'x': D})\n"
+        "    s = await hash_inputs({'x': {'q', 'w', 'e', 'r', 't', 'y'}}, {'x': set[str]})\n"
+        "    assert a == b and c == d\n"
+        "    print(s)\n"
+        "asyncio.run(main())\n"
+    )
+    keys = set()
+    for seed in ("1", "2", "3"):
+        env = {**__import__("os").environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, str(prog)], capture_output=True, text=True, env=env, check=True)
+        keys.add(out.stdout.strip())
+    assert len(keys) == 1

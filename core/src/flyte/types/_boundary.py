@@ -142,6 +142,69 @@ async def hash_inputs(values: Dict[str, Any], types: Dict[str, Any], ignored: Op
             if name in skip:
                 continue
             tp = types.get(name, type(values[name]))
-            lits[name] = await TypeEngine.to_literal(values[name], tp, TypeEngine.to_literal_type(tp))
+            lit = await TypeEngine.to_literal(_canonical_value(values[name]), tp, TypeEngine.to_literal_type(tp))
+            _canonical_literal(lit)
+            lits[name] = lit
     data = literals_pb2.LiteralMap(literals=lits).SerializeToString(deterministic=True)
     return hashlib.sha256(data).hexdigest()
+
+
+# Equal inputs must give equal cache keys: dicts equal in another key order, and sets (whose
+# order follows PYTHONHASHSEED, so changes between processes) are put in one canonical order.
+
+
+def _order_key(v: Any) -> Any:
+    return (type(v).__name__, repr(v))
+
+
+class _SortedSet(set):
+    def __iter__(self) -> Any:
+        return iter(sorted(set.__iter__(self), key=_order_key))
+
+
+class _SortedFrozenSet(frozenset):
+    def __iter__(self) -> Any:
+        return iter(sorted(frozenset.__iter__(self), key=_order_key))
+
+
+def _canonical_value(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _canonical_value(v[k]) for k in sorted(v, key=_order_key)}
+    if isinstance(v, frozenset):
+        return _SortedFrozenSet(_canonical_value(x) for x in v)
+    if isinstance(v, set):
+        return _SortedSet(_canonical_value(x) for x in v)
+    if type(v) is list:
+        return [_canonical_value(x) for x in v]
+    if type(v) is tuple:
+        return tuple(_canonical_value(x) for x in v)
+    return v
+
+
+def _canonical_literal(lit: Any) -> None:
+    """Sort the maps inside msgpack-encoded values (dataclasses, untyped dicts) in place."""
+    kind = lit.WhichOneof("value")
+    if kind == "collection":
+        for item in lit.collection.literals:
+            _canonical_literal(item)
+    elif kind == "map":
+        for item in lit.map.literals.values():
+            _canonical_literal(item)
+    elif kind == "scalar":
+        scalar = lit.scalar
+        which = scalar.WhichOneof("value")
+        if which == "union":
+            _canonical_literal(scalar.union.value)
+        elif which == "binary" and scalar.binary.tag == "msgpack":
+            import msgpack
+
+            data = msgpack.unpackb(scalar.binary.value, raw=False, strict_map_key=False)
+            scalar.binary.value = msgpack.packb(_sorted_maps(data), use_bin_type=True)
+
+
+def _sorted_maps(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _sorted_maps(v[k]) for k in sorted(v, key=_order_key)}
+    if isinstance(v, list):
+        return [_sorted_maps(x) for x in v]
+    return v
