@@ -269,6 +269,14 @@ def test_no_inputs_file_means_no_inputs(isolated_flyte_home, workdir, tmp_path):
     assert outputs_of(out, {}) == {}
 
 
+def test_a_missing_inputs_file_is_an_error_for_a_task_with_inputs(isolated_flyte_home, workdir, tmp_path):
+    out = str(tmp_path / "out")
+    res = execute(isolated_flyte_home, workdir, "add", str(tmp_path / "typo" / "inputs.pb"), out)
+    assert res.returncode == EXIT_USER_ERROR
+    err = error_of(out)
+    assert err is not None and err.code == "BadInputs" and "no inputs file" in err.message and "typo" in err.message
+
+
 def test_retries_apply_inside_the_process(isolated_flyte_home, workdir, tmp_path):
     inputs = write_inputs(str(tmp_path / "inputs.pb"), {"x": 7}, {"x": int})
     out = str(tmp_path / "out")
@@ -341,7 +349,8 @@ def test_unknown_and_missing_inputs_are_user_errors(isolated_flyte_home, workdir
     assert err is not None and "zzz" in err.message and err.details == {"inputs": "zzz"}
 
     out2 = tmp_path / "out2"
-    res = execute(isolated_flyte_home, workdir, "add", str(tmp_path / "none.pb"), str(out2))
+    only_b = write_inputs(str(tmp_path / "only_b.pb"), {"b": 5}, {"b": int})
+    res = execute(isolated_flyte_home, workdir, "add", only_b, str(out2))
     assert res.returncode == EXIT_USER_ERROR
     err = error_of(str(out2))
     assert err is not None and err.kind == "user" and "'a'" in err.message and "required" in err.message

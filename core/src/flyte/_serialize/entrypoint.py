@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=ENTRYPOINT,
         description="Run a flyte task from serialized inputs; arguments after -- locate the task.",
     )
-    p.add_argument("--inputs", required=True, help="inputs.pb file (or a folder holding it); missing = no inputs")
+    p.add_argument("--inputs", required=True, help="inputs.pb file (or a folder holding it); may be missing only for a task without inputs")
     p.add_argument("--outputs-prefix", required=True, help="where outputs.pb or error.pb/error.json are written")
     p.add_argument("--raw-data-path", help="where files and directories produced by the task are uploaded")
     p.add_argument("--run-base-dir", default=os.environ.get("RUN_OUTPUT_BASE_DIR"), help="run metadata folder")
@@ -147,7 +147,16 @@ async def _read_inputs(opts: argparse.Namespace, task: Any) -> Dict[str, Any]:
         info = ErrorInfo(kind="user", code="BadInputs", message=f"could not read the inputs at {uri}: {e}", task=task.name)
         raise _Failure(info, EXIT_USER_ERROR) from e
     if lm is None:
-        return {}
+        if not types:
+            return {}  # a task without inputs needs no inputs file
+        # Running with defaults because a path was wrong (or storage was slow) would be silent harm.
+        info = ErrorInfo(
+            kind="user",
+            code="BadInputs",
+            message=f"task {task.name} takes inputs ({', '.join(types)}) but there is no inputs file at {uri}",
+            task=task.name,
+        )
+        raise _Failure(info, EXIT_USER_ERROR)
     unknown = sorted(k for k in lm.literals if k not in types)
     if unknown:
         info = ErrorInfo(
