@@ -226,3 +226,23 @@ def test_cli_build_without_engine_fails_in_one_line(project: Path, no_engine: No
     assert run_cli(cli, ["build", str(app), "img"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Error: ImageBuildError") and "no container engine" in err and "Traceback" not in err
+
+
+def test_paths_with_spaces_use_the_json_copy_form(tmp_path, monkeypatch):
+    from flyte._dockerfile import render_dockerfile
+
+    (tmp_path / "my src").mkdir()
+    (tmp_path / "my src" / "a.py").write_text("x = 1\n")
+    monkeypatch.chdir(tmp_path)
+    image = flyte.Image.from_debian_base().with_source_folder("my src")
+    copies = [line for line in render_dockerfile(image).splitlines() if line.startswith("COPY")]
+    assert copies and copies[-1].startswith('COPY ["') and copies[-1].endswith('"./my src"]')
+
+
+def test_a_registry_with_a_port_is_pushed(tmp_path):
+    from flyte._build import _build_command
+    from flyte._dockerfile import plan_image_build
+
+    plan = plan_image_build(flyte.Image.from_debian_base(registry="localhost:5000", name="x"))
+    cmd = _build_command("/usr/bin/docker", plan, tmp_path)
+    assert "--push" in cmd and "buildx" in cmd

@@ -568,3 +568,13 @@ def test_cache_keys_ignore_dict_order_and_set_order_across_processes(tmp_path):
         out = subprocess.run([sys.executable, str(prog)], capture_output=True, text=True, env=env, check=True)
         keys.add(out.stdout.strip())
     assert len(keys) == 1
+
+
+async def test_union_keeps_the_exact_variant_type():
+    from typing import Union
+
+    t = Union[float, int]
+    for v in (3, 3.5):
+        lit = await TypeEngine.to_literal(v, t, TypeEngine.to_literal_type(t))
+        back = await TypeEngine.to_python_value(lit, t)
+        assert back == v and type(back) is type(v)

@@ -70,7 +70,8 @@ def _build_command(engine: str, plan: Any, context: Path) -> List[str]:
         dockerfile = str(context / "Dockerfile")
         return [engine, "build", "--platform", platforms, "-t", plan.uri, "-f", dockerfile, str(context)]
     # Several platforms need buildx and a registry to push to; a local build loads one platform.
-    has_registry = "/" in plan.uri.split(":", 1)[0]
+    # The part before the tag (a registry may have a port: localhost:5000/name:tag).
+    has_registry = "/" in plan.uri.rsplit(":", 1)[0]
     if has_registry:
         return [engine, "buildx", "build", "--platform", platforms, "-t", plan.uri, "-f", str(context / "Dockerfile"),
                 "--push", str(context)]

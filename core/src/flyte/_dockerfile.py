@@ -179,12 +179,12 @@ def _render_layer(r: _Renderer, n: int, layer: Any) -> None:
         r.python_install()
         rel = r.add_context(n, layer.file)
         target = f"{BUILD_DIR}/{n}/{layer.file.name}"
-        r.lines.append(f"COPY {rel} {target}")
+        r.lines.append(_copy(rel, target))
         r.run(f"{_PIP} {_pip_opts(layer)}-r {target}", layer.secret_mounts)
     elif isinstance(layer, im.PythonWheels):
         r.python_install()
         rel = r.add_context(n, layer.wheel_dir, "wheels")
-        r.lines.append(f"COPY {rel} {BUILD_DIR}/{n}/")
+        r.lines.append(_copy(rel, f"{BUILD_DIR}/{n}/"))
         r.run(f"{_PIP} {_pip_opts(layer)}--find-links {BUILD_DIR}/{n} {shlex.quote(layer.package_name)}",
               layer.secret_mounts)
     elif isinstance(layer, im.UVScript):
@@ -209,7 +209,7 @@ def _render_layer(r: _Renderer, n: int, layer: Any) -> None:
             r.lines.append("ENV " + " ".join(f"{k}={_env_value(v)}" for k, v in layer.env_vars))
     elif isinstance(layer, im.CopyConfig):
         rel = r.add_context(n, layer.src)
-        r.lines.append(f"COPY {rel} {_copy_dst(layer.dst, layer.path_type == 0)}")
+        r.lines.append(_copy(rel, f"{_copy_dst(layer.dst, layer.path_type == 0)}"))
     elif isinstance(layer, im.DockerIgnore):
         if layer.path.is_file():
             r.ignore.extend(_ignore_patterns(layer.path.read_text(encoding="utf-8")))
@@ -221,9 +221,19 @@ def _render_layer(r: _Renderer, n: int, layer: Any) -> None:
             rel = f"_flyte/{n}-code"
             for f in _loaded_module_files(root):
                 r.context.append((f, f"{rel}/{f.relative_to(root.resolve()).as_posix()}"))
-        r.lines.append(f"COPY {rel} {layer.dst if layer.dst.endswith('/') else layer.dst + '/'}")
+        r.lines.append(_copy(rel, f"{layer.dst if layer.dst.endswith('/') else layer.dst + '/'}"))
     else:
         raise TypeValidationError("layer", layer, "a layer type flyte can render", owner="flyte.build")
+
+
+
+def _copy(src: str, dst: str) -> str:
+    """A COPY line; the JSON form when a path has spaces or quotes (the plain form splits them)."""
+    if any(ch.isspace() or ch in "\"\\" for ch in src + dst):
+        import json
+
+        return "COPY " + json.dumps([src, dst])
+    return f"COPY {src} {dst}"
 
 
 def _render_uv_project(r: _Renderer, n: int, layer: Any) -> None:
@@ -231,11 +241,11 @@ def _render_uv_project(r: _Renderer, n: int, layer: Any) -> None:
     opts = _pip_opts(layer)
     if layer.project_install_mode == "install_project":
         rel = r.add_context(n, layer.pyproject.parent, "project")
-        r.lines.append(f"COPY {rel} {work}/")
+        r.lines.append(_copy(rel, f"{work}/"))
     else:
-        r.lines.append(f"COPY {r.add_context(n, layer.pyproject)} {work}/pyproject.toml")
+        r.lines.append(_copy(r.add_context(n, layer.pyproject), f"{work}/pyproject.toml"))
         if layer.uvlock is not None:
-            r.lines.append(f"COPY {r.add_context(n, layer.uvlock)} {work}/uv.lock")
+            r.lines.append(_copy(r.add_context(n, layer.uvlock), f"{work}/uv.lock"))
     if layer.uvlock is not None:
         # The lock pins every version: install exactly what it lists.
         r.run(
@@ -254,11 +264,11 @@ def _render_uv_project(r: _Renderer, n: int, layer: Any) -> None:
 def _render_poetry_project(r: _Renderer, n: int, layer: Any) -> None:
     work = f"{BUILD_DIR}/{n}"
     if layer.project_install_mode == "install_project":
-        r.lines.append(f"COPY {r.add_context(n, layer.pyproject.parent, 'project')} {work}/")
+        r.lines.append(_copy(r.add_context(n, layer.pyproject.parent, 'project'), f"{work}/"))
         root_flag = ""
     else:
-        r.lines.append(f"COPY {r.add_context(n, layer.pyproject)} {work}/pyproject.toml")
-        r.lines.append(f"COPY {r.add_context(n, layer.poetry_lock)} {work}/poetry.lock")
+        r.lines.append(_copy(r.add_context(n, layer.pyproject), f"{work}/pyproject.toml"))
+        r.lines.append(_copy(r.add_context(n, layer.poetry_lock), f"{work}/poetry.lock"))
         root_flag = "--no-root "
     extra = f"{layer.extra_args} " if layer.extra_args else ""
     r.run(

@@ -623,7 +623,9 @@ class UnionTransformer(TypeTransformer[Any]):
         from flyte.types._check import check_value
 
         args = typing.get_args(_strip_annotated(python_type))
-        for a in args:
+        # A variant of the value's exact type first: 3 in Union[float, int] stays an int.
+        exact = [a for a in args if isinstance(a, type) and type(python_val) is a]
+        for a in [*exact, *(a for a in args if a not in exact)]:
             try:
                 check_value(python_val, a)
             except TypeError:
