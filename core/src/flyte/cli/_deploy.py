@@ -186,14 +186,25 @@ def deploy(
         return
 
     deployments = deploy_envs(*chosen, dryrun=dry_run, version=version, copy_style=copy_style)
+    unqualified = set()
     for d in deployments:
         for env in d.envs.values():
             click.echo(f"Environment {env.get_name()}: {len(env.deployed_entities)} task(s), version {d.version}")
             for t in env.deployed_entities:
                 row = dict(t.table_repr())
                 click.echo(f"  {row['name']:<32} {row['task type']:<10} {row['image']}")
+                image = row["image"]
+                # Images flyte builds (an Image, or "auto") need a registry a cluster can pull from.
+                built_here = not isinstance(t.task.image, str) or t.task.image == "auto"
+                if built_here and image and "/" not in image.rsplit(":", 1)[0]:
+                    unqualified.add(image)
+    for image in sorted(unqualified):
+        # Without a registry a cluster pulls from Docker Hub, which does not hold a built image.
+        click.echo(
+            f"Warning: image {image} names no registry; build and push it (flyte build), or set "
+            "images.default in .flyte/config.yaml / Image(registry=...) to an image with this SDK installed",
+            err=True,
+        )
     if output_dir is not None:
         written = write_dry_run(deployments, output_dir)
-        if not any(p.suffix == ".yaml" for p in written) and written:
-            click.echo("Note: Kubernetes manifests (.yaml) were not written: this installation cannot build them.", err=True)
         click.echo(f"Wrote {len(written)} file(s) to {output_dir}")
