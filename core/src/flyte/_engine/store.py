@@ -512,6 +512,14 @@ class _Pending:
     def __len__(self) -> int:
         return len(self.actions) + len(self.logs) + len(self.run_finishes)
 
+    def action_record(self, run_name: str, action_name: str) -> Dict[str, Any]:
+        """The pending record of an action, created blank (all "keep the stored value") if new."""
+        key = (run_name, action_name)
+        rec = self.actions.get(key)
+        if rec is None:
+            rec = self.actions[key] = dict(_ACTION_BLANK, run_name=run_name, action_name=action_name)
+        return rec
+
 
 _open_stores: "weakref.WeakSet[LocalStore]" = weakref.WeakSet()
 
@@ -846,11 +854,7 @@ class LocalStore:
         now = time.time()
 
         def add(p: _Pending) -> None:
-            key = (run_name, action_name)
-            rec = p.actions.get(key)
-            if rec is None:
-                rec = dict(_ACTION_BLANK, run_name=run_name, action_name=action_name)
-                p.actions[key] = rec
+            rec = p.action_record(run_name, action_name)
             self._action_seq += 1
             rec.update(
                 parent=parent,
@@ -884,11 +888,7 @@ class LocalStore:
         now = time.time()
 
         def add(p: _Pending) -> None:
-            key = (run_name, action_name)
-            rec = p.actions.get(key)
-            if rec is None:
-                rec = dict(_ACTION_BLANK, run_name=run_name, action_name=action_name)
-                p.actions[key] = rec
+            rec = p.action_record(run_name, action_name)
             rec.update(status=status, end_time=now, error_type=etype, error_message=emsg, error_traceback=etb)
             if cache_status is not None:
                 rec["cache_status"] = cache_status
