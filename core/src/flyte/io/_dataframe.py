@@ -230,20 +230,20 @@ class DataFrame:
         return literals_pb2.StructuredDataset(uri=self.uri, metadata=meta), meta
 
 
-class DataFrameEncoder(ABC, Generic[T]):
-    """Writes one dataframe library's values to storage, for a protocol and a format.
+class _DataFrameHandler:
+    """What encoders and decoders share: the dataframe type, protocol and format they serve.
 
     ``protocol`` None serves every protocol; ``supported_format`` empty serves any format.
     """
 
-    def __init__(self, python_type: Type[T], protocol: Optional[str] = None, supported_format: Optional[str] = None):
+    def __init__(self, python_type: Any, protocol: Optional[str] = None, supported_format: Optional[str] = None):
         self._python_type = python_type
         self._protocol = protocol.replace("://", "") if protocol else None
         self._supported_format = supported_format or ""
 
     @property
-    def python_type(self) -> Type[T]:
-        """The dataframe type this encoder writes."""
+    def python_type(self) -> Any:
+        """The dataframe type served."""
         return self._python_type
 
     @property
@@ -253,15 +253,25 @@ class DataFrameEncoder(ABC, Generic[T]):
 
     @property
     def supported_format(self) -> str:
-        """The storage format written ("" for any)."""
+        """The storage format served ("" for any)."""
         return self._supported_format
+
+
+class DataFrameEncoder(_DataFrameHandler, ABC, Generic[T]):
+    """Writes one dataframe library's values to storage, for a protocol and a format.
+
+    ``protocol`` None serves every protocol; ``supported_format`` empty serves any format.
+    """
+
+    def __init__(self, python_type: Type[T], protocol: Optional[str] = None, supported_format: Optional[str] = None):
+        super().__init__(python_type, protocol, supported_format)
 
     @abstractmethod
     async def encode(self, dataframe: DataFrame, structured_dataset_type: "StructuredDatasetType") -> "StructuredDataset":
         """Write ``dataframe.val`` (to ``dataframe.uri`` or a fresh raw-data path); return the literal."""
 
 
-class DataFrameDecoder(ABC, Generic[DF]):
+class DataFrameDecoder(_DataFrameHandler, ABC, Generic[DF]):
     """Reads stored tables as one dataframe library's values, for a protocol and a format."""
 
     def __init__(
@@ -271,25 +281,8 @@ class DataFrameDecoder(ABC, Generic[DF]):
         supported_format: Optional[str] = None,
         additional_protocols: Optional[List[str]] = None,
     ):
-        self._python_type = python_type
-        self._protocol = protocol.replace("://", "") if protocol else None
-        self._supported_format = supported_format or ""
+        super().__init__(python_type, protocol, supported_format)
         self._additional_protocols = [p.replace("://", "") for p in additional_protocols or []]
-
-    @property
-    def python_type(self) -> Type[DF]:
-        """The dataframe type this decoder returns."""
-        return self._python_type
-
-    @property
-    def protocol(self) -> Optional[str]:
-        """The storage protocol served (None: all)."""
-        return self._protocol
-
-    @property
-    def supported_format(self) -> str:
-        """The storage format read ("" for any)."""
-        return self._supported_format
 
     @abstractmethod
     async def decode(
