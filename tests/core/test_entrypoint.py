@@ -18,8 +18,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
+from flyte._loader import load_task
 from flyte._serialize import io as fio
-from flyte._serialize.command import DEFAULT_RESOLVER, is_placeholder, load_task
+from flyte._serialize.command import DEFAULT_RESOLVER, is_placeholder
 from flyte._serialize.entrypoint import EXIT_USAGE, EXIT_USER_ERROR
 from tests.conftest import REPO, subprocess_env
 

@@ -108,7 +108,7 @@ def _error_info(e: BaseException, task_name: Optional[str], default_kind: str = 
 
 
 def _load(opts: argparse.Namespace, locator: List[str]) -> Any:
-    from flyte._serialize.command import load_task
+    from flyte._loader import load_task
 
     # A console script does not put the working directory on sys.path, but the code it runs
     # lives there (the image's workdir, or the unpacked code bundle).

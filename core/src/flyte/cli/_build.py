@@ -87,7 +87,7 @@ def build(file: str, name: Optional[str], take_all: bool, dry_run: bool, force: 
     """
     from flyte._build import build as build_image
     from flyte._dockerfile import plan_image_build, write_build_context
-    from flyte.cli._run import load_module_from_file
+    from flyte.cli._loader import load_module_from_file
 
     module = load_module_from_file(file)
     selected = _select(module, name, take_all, file)

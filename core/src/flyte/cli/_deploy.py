@@ -7,70 +7,20 @@
 
 Files are imported as modules named by their path relative to the root directory
 (``--root-dir``, default the working directory), the names under which a container imports
-them again. Dependencies (``depends_on``) are deployed with the environments that name them.
+them again (the same names ``flyte run`` gives them; see :mod:`flyte._loader`). Dependencies
+(``depends_on``) are deployed with the environments that name them.
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import click
 
+from flyte.cli._loader import load_python_files
+
 __all__ = ["deploy", "load_python_files"]
-
-# Folders that never hold user code worth importing.
-_SKIP_DIRS = {"__pycache__", "site-packages", "node_modules", "build", "dist"}
-
-
-def _module_name(file: Path, root: Path) -> Tuple[str, Path]:
-    """(module name, sys.path entry) for ``file``: relative to ``root`` when inside it, else its stem."""
-    from flyte._serialize.command import module_name_for_file
-
-    name = module_name_for_file(file, root)
-    if name is not None:
-        return name, root
-    return file.stem, file.parent
-
-
-def _import_file(file: Path, root: Path) -> Any:
-    name, base = _module_name(file, root)
-    entry = str(base.resolve())
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
-    loaded = sys.modules.get(name)
-    if loaded is not None:
-        loaded_file = getattr(loaded, "__file__", None)
-        if loaded_file and Path(loaded_file).resolve() == file.resolve():
-            return loaded
-        del sys.modules[name]
-    return importlib.import_module(name)
-
-
-def _python_files(path: Path, recursive: bool) -> List[Path]:
-    if path.is_file():
-        return [path]
-    pattern = path.rglob("*.py") if recursive else path.glob("*.py")
-    files = []
-    for f in sorted(pattern):
-        rel = f.relative_to(path).parts[:-1]
-        if any(p.startswith(".") or p in _SKIP_DIRS for p in rel):
-            continue
-        files.append(f)
-    return files
-
-
-def load_python_files(path: Path, root: Path, recursive: bool) -> Tuple[List[Any], List[Tuple[Path, str]]]:
-    """Import ``path`` (a file, or the .py files of a folder); return (modules, failures)."""
-    modules, failures = [], []
-    for f in _python_files(path, recursive):
-        try:
-            modules.append(_import_file(f, root))
-        except Exception as e:
-            failures.append((f, f"{type(e).__name__}: {e}"))
-    return modules, failures
 
 
 def environments_in(modules: List[Any]) -> Dict[str, Any]:

@@ -1,0 +1,244 @@
+"""Task inputs as command-line options: a Python type becomes a click ``ParamType``.
+
+Scalars map to click's own types; ``datetime``, ``date`` and ``timedelta`` get readable forms
+(ISO 8601, ``now``, ``90s``); ``Literal`` and ``Enum`` become choices; ``File`` / ``Dir`` take a
+local path or a URI; everything else (lists, dicts, dataclasses, pydantic models) is parsed
+from JSON into the input's type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import enum
+import inspect
+import json
+import sys
+import typing
+from pathlib import Path
+from typing import Any, List
+
+import click
+
+__all__ = ["param_type", "task_options", "type_label"]
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or (sys.version_info >= (3, 10) and origin is getattr(__import__("types"), "UnionType", None)):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            return args[0], True
+    return tp, False
+
+
+class _JsonType(click.ParamType):
+    """Parses a JSON document into a value of the input's type (lists, dicts, dataclasses...)."""
+
+    def __init__(self, tp: Any):
+        self.tp = tp
+        self.name = getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            data = json.loads(value)
+        except json.JSONDecodeError as e:
+            self.fail(f"{value!r} is not valid JSON for type {self.name} ({e.msg})", param, ctx)
+        try:
+            return _from_jsonable(data, self.tp)
+        except (TypeError, ValueError, AttributeError, KeyError) as e:
+            self.fail(f"{value!r} does not fit type {self.name}: {e}", param, ctx)
+
+
+def _from_jsonable(data: Any, tp: Any) -> Any:
+    tp, _ = _unwrap_optional(tp)
+    if data is None:
+        return None
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        _expect(data, dict, tp)
+        hints = typing.get_type_hints(tp)
+        return tp(**{k: _from_jsonable(v, hints.get(k, Any)) for k, v in data.items()})
+    if isinstance(tp, type) and hasattr(tp, "model_validate"):
+        return tp.model_validate(data)
+    if origin in (list, typing.List) and args:
+        _expect(data, list, tp)
+        return [_from_jsonable(v, args[0]) for v in data]
+    if origin in (dict, typing.Dict) and len(args) == 2:
+        _expect(data, dict, tp)
+        return {k: _from_jsonable(v, args[1]) for k, v in data.items()}
+    if origin is tuple and args:
+        _expect(data, list, tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from_jsonable(v, args[0]) for v in data)
+        return tuple(_from_jsonable(v, a) for v, a in zip(data, args))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp(data)
+    return data
+
+
+def _expect(data: Any, kind: type, tp: Any) -> None:
+    if not isinstance(data, kind):
+        shape = "a JSON object" if kind is dict else "a JSON array"
+        raise TypeError(f"expected {shape} for {type_label(tp)}, got {type(data).__name__}")
+
+
+class _DateTimeType(click.ParamType):
+    name = "datetime"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, _dt.datetime):
+            return value
+        if value == "now":
+            return _dt.datetime.now()
+        try:
+            return _dt.datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 datetime (e.g. 2025-01-31T12:00:00)", param, ctx)
+
+
+class _DateType(click.ParamType):
+    name = "date"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, _dt.date):
+            return value
+        try:
+            return _dt.date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO date (e.g. 2025-01-31)", param, ctx)
+
+
+class _DurationType(click.ParamType):
+    name = "duration"
+    _units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, _dt.timedelta):
+            return value
+        text = str(value).strip()
+        for unit in sorted(self._units, key=len, reverse=True):
+            if text.endswith(unit):
+                try:
+                    return _dt.timedelta(seconds=float(text[: -len(unit)]) * self._units[unit])
+                except ValueError:
+                    break
+        try:
+            return _dt.timedelta(seconds=float(text))
+        except ValueError:
+            self.fail(f"{value!r} is not a duration (seconds, or a number with ms/s/m/h/d)", param, ctx)
+
+
+class _FileType(click.ParamType):
+    def __init__(self, tp: Any, is_dir: bool):
+        self.tp = tp
+        self.is_dir = is_dir
+        self.name = "dir" if is_dir else "file"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        from flyte import storage
+
+        if not storage.is_remote(value):
+            p = Path(value)
+            if self.is_dir and not p.is_dir():
+                self.fail(f"{value!r} is not a directory", param, ctx)
+            if not self.is_dir and not p.is_file():
+                self.fail(f"{value!r} is not a file", param, ctx)
+            value = str(p.resolve())
+        return self.tp(path=value)
+
+
+def param_type(tp: Any) -> tuple[Any, bool]:
+    """(click type, is_flag) for an input type."""
+    tp, _ = _unwrap_optional(tp)
+    if tp is bool:
+        return click.BOOL, True
+    if tp is int:
+        return click.INT, False
+    if tp is float:
+        return click.FLOAT, False
+    if tp is str:
+        return click.STRING, False
+    if tp is _dt.datetime:
+        return _DateTimeType(), False
+    if tp is _dt.date:
+        return _DateType(), False
+    if tp is _dt.timedelta:
+        return _DurationType(), False
+    if typing.get_origin(tp) is typing.Literal:
+        return _LiteralChoice(typing.get_args(tp)), False
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _EnumChoice(tp), False
+    if isinstance(tp, type):
+        from flyte.io import Dir, File
+
+        if issubclass(tp, File):
+            return _FileType(tp, False), False
+        if issubclass(tp, Dir):
+            return _FileType(tp, True), False
+    return _JsonType(tp), False
+
+
+class _LiteralChoice(click.Choice):
+    """A choice among a ``Literal``'s values, given back as the value itself (not its text)."""
+
+    def __init__(self, values: tuple):
+        self.values = values
+        super().__init__([str(v) for v in values])
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value in self.values and not isinstance(value, str):
+            return value
+        text = super().convert(value, param, ctx)
+        return next(v for v in self.values if str(v) == text)
+
+
+class _EnumChoice(click.Choice):
+    def __init__(self, enum_type: type):
+        self.enum_type = enum_type
+        super().__init__([str(m.value) for m in enum_type])
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, self.enum_type):
+            return value
+        v = super().convert(value, param, ctx)
+        return next(m for m in self.enum_type if str(m.value) == v)
+
+
+def task_options(task: Any) -> List[click.Parameter]:
+    """One option per input of ``task`` (``--name``); booleans are ``--name/--no-name`` flags.
+
+    An option not given parses as None, so that the task's own default applies.
+    """
+    params: List[click.Parameter] = []
+    for name, (tp, default) in task.interface.inputs.items():
+        ptype, is_flag = param_type(tp)
+        required = default is inspect.Parameter.empty
+        opt_name = "--" + name
+        help_text = f"{type_label(tp)}" + ("" if required else f" (default: {default!r})")
+        if is_flag:
+            # Not given: the task's default (None for Optional[bool]); a required flag is False.
+            params.append(
+                click.Option(
+                    [f"{opt_name}/--no-{name}"],
+                    default=False if required else None,
+                    help=help_text,
+                    show_default=False,
+                )
+            )
+        elif required:
+            params.append(click.Option([opt_name], type=ptype, required=True, help=help_text))
+        else:
+            params.append(click.Option([opt_name], type=ptype, default=None, help=help_text, show_default=False))
+    return params
+
+
+def type_label(tp: Any) -> str:
+    """A short name of a type for help texts (``int``, ``List[str]``)."""
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+

@@ -1,0 +1,104 @@
+"""What ``flyte run`` shows: elapsed time while a run takes long, then the run's outputs.
+
+Outputs are printed as text (one value per line, ``name: value`` for several) or, with
+``-o json``, as one JSON document; values JSON cannot hold are shown as their repr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import enum
+import json
+import sys
+import threading
+import time
+from typing import Any, Optional
+
+import click
+
+__all__ = ["Progress", "format_value", "jsonable", "show_outputs"]
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data (dataclasses and models as objects, enums by value, files by path)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    path = getattr(value, "path", None)
+    if isinstance(path, str):
+        return path
+    return repr(value)
+
+
+class Progress:
+    """Shows elapsed time on a terminal while a run takes longer than a moment."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label = label
+        self.enabled = enabled
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._shown = False
+
+    def __enter__(self) -> "Progress":
+        if self.enabled:
+            self._thread = threading.Thread(target=self._loop, daemon=True)
+            self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        start = time.monotonic()
+        while not self._stop.wait(1.0):
+            self._shown = True
+            sys.__stderr__.write(f"\r{self.label} running... {time.monotonic() - start:.0f}s")
+            sys.__stderr__.flush()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._shown:
+            sys.__stderr__.write("\r\033[K")
+            sys.__stderr__.flush()
+
+
+
+def format_value(value: Any) -> str:
+    """One output value as text: strings as they are, the rest as JSON (else its repr)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(jsonable(value))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def show_outputs(result: Any, task: Any, output: str) -> None:
+    """Print a finished run's outputs (``output``: ``"table"`` or ``"json"``)."""
+    outputs = result.outputs().named_outputs
+    if output == "json":
+        click.echo(json.dumps({"run": result.name, "phase": result.phase.value, "task": task.name, "outputs": jsonable(outputs)}))
+        return
+    click.echo(f"Run {result.name} succeeded ({result.duration:.2f}s): flyte get run {result.name}", err=True)
+    if len(outputs) == 1:
+        (value,) = outputs.values()
+        click.echo(format_value(value))
+    else:
+        for k, v in outputs.items():
+            click.echo(f"{k}: {format_value(v)}")
