@@ -38,6 +38,9 @@ EXPECTED = {
     "device_scheduling",
     "merge_pod_template",
     "task_pod_spec",
+    # User code locations.
+    "ModuleLocation",
+    "task_module_location",
 }
 
 # What the published Ray, Spark and PyTorch plugins import from flyte.extend.

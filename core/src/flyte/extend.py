@@ -13,6 +13,8 @@ Everything a package needs to add a task type or a type transformer to flyte, in
 * Serialization helpers: ``get_proto_resources``, ``get_proto_extended_resources``,
   ``pod_spec_from_resources``, ``PRIMARY_CONTAINER_DEFAULT_NAME``.
 * ``ImageBuildEngine``, ``download_code_bundle``, ``is_initialized``, ``lazy_module``.
+* ``task_module_location`` / ``ModuleLocation``: the module name and import root of a task's
+  code, for plugins that ship it to a job or worker (a Ray job's working directory, say).
 
 Names are resolved on first access, so ``import flyte.extend`` imports none of them.
 """
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from flyte._image_build import ImageBuildEngine, ImageBuilder, ImageChecker
     from flyte._initialize import is_initialized
     from flyte._lazy import lazy_module
+    from flyte._loader import ModuleLocation, task_module_location
     from flyte._plugins.registry import TaskPluginRegistry
     from flyte._pod import PRIMARY_CONTAINER_DEFAULT_NAME
     from flyte._serialize.resources import (
@@ -64,6 +67,9 @@ __all__ = [
     "device_scheduling",
     "merge_pod_template",
     "task_pod_spec",
+    # User code: where a task's module imports from (to ship its code to a job or worker).
+    "ModuleLocation",
+    "task_module_location",
 ]
 
 # name -> (module, attribute); imported on first access so this facade stays light and
@@ -90,6 +96,9 @@ _LAZY: Dict[str, Tuple[str, str]] = {
     "apply_shm": ("flyte._serialize.k8s", "apply_shm"),
     "merge_pod_template": ("flyte._serialize.k8s", "merge_pod_template"),
     "task_pod_spec": ("flyte._serialize.k8s", "task_pod_spec"),
+    # User code: where a task's module imports from.
+    "ModuleLocation": ("flyte._loader", "ModuleLocation"),
+    "task_module_location": ("flyte._loader", "task_module_location"),
 }
 
 
