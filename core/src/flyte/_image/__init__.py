@@ -5,19 +5,42 @@ Start from a base (``Image.from_debian_base()``, ``from_base(uri)``, ``from_dock
 ``Image``. The image's tag is a hash of its content (base, layers, and the bytes of every local file
 a layer copies in), so the same definition gives the same ``uri`` on every machine, and any change
 gives a new one.
+
+The layer value types and the content hashing live in :mod:`flyte._image.layers`; this module is
+the builder and re-exports the layers, so ``from flyte._image import PipPackages`` keeps working.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Dict, Iterable, List, Literal, Optional, Tuple, Union
 
+from flyte._image.layers import (
+    INSTALL_MODES,
+    AptPackages,
+    CodeBundleLayer,
+    Commands,
+    CopyConfig,
+    DockerIgnore,
+    Env,
+    InstallMode,
+    Layer,
+    PipOption,
+    PipPackages,
+    PoetryProject,
+    PythonWheels,
+    Requirements,
+    UVProject,
+    UVScript,
+    WorkDir,
+    update_with_path,
+    update_with_text,
+)
 from flyte.errors import TypeValidationError, ValidationError
 
 if TYPE_CHECKING:
@@ -49,14 +72,12 @@ _DEFAULT_PLATFORMS: Tuple[str, ...] = ("linux/amd64", "linux/arm64")
 _DEFAULT_IMAGE_NAME = "flyte"
 _DEFAULT_REF_NAME = "default"
 # Where `with_local_v2` looks for locally built wheels of this package (``python -m build core``).
-DIST_FOLDER = Path(__file__).resolve().parents[2] / "dist"
+DIST_FOLDER = Path(__file__).resolve().parents[3] / "dist"
 
 # Docker reference grammar: repository path components and tags.
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 _REGISTRY_RE = re.compile(r"^[A-Za-z0-9.-]+(?::\d+)?(?:/[a-z0-9._/-]+)?$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Folders that never belong in an image's identity: VCS data and caches.
-_SKIP_DIRS = {".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".venv", "node_modules"}
 
 
 def _strings(field_name: str, values: Iterable[object], owner: str) -> Tuple[str, ...]:
@@ -77,254 +98,6 @@ def _secret_mounts(value: Optional["SecretRequest"]) -> Optional[Tuple["Secret",
     from flyte._secret import secrets_from_request
 
     return tuple(secrets_from_request(value))
-
-
-def _update_with_path(hasher: "hashlib._Hash", path: Path) -> None:
-    """Mix a local file or folder into the hash: names relative to it and the bytes of each file.
-
-    A path missing here (an image definition evaluated inside a container) contributes its name only.
-    """
-    if path.is_file():
-        hasher.update(b"file\0")
-        hasher.update(path.read_bytes())
-        return
-    if not path.is_dir():
-        hasher.update(f"missing\0{path}".encode())
-        return
-    hasher.update(b"dir\0")
-    for root, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-        for name in sorted(files):
-            if name.endswith((".pyc", ".pyo")):
-                continue
-            full = Path(root) / name
-            hasher.update(full.relative_to(path).as_posix().encode() + b"\0")
-            if full.is_file():
-                hasher.update(full.read_bytes())
-
-
-def _update_with_text(hasher: "hashlib._Hash", *parts: object) -> None:
-    for p in parts:
-        hasher.update(repr(p).encode() + b"\0")
-
-
-# ---------------------------------------------------------------------------------------------
-# Layers
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class Layer:
-    """One step of an image definition. Subclasses say how they contribute to the image's hash."""
-
-    def update_hash(self, hasher: "hashlib._Hash") -> None:
-        """Mix everything that affects the built image into ``hasher``: the layer's fields and the
-        content of the local files it copies in."""
-        _update_with_text(hasher, type(self).__name__)
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, Path):
-                _update_with_path(hasher, value)
-            else:
-                _update_with_text(hasher, f.name, value)
-
-    def validate(self) -> None:
-        """Check what can only be checked where the image is built (local files exist)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class PipOption:
-    """Options of a ``pip install`` layer."""
-
-    index_url: Optional[str] = None
-    extra_index_urls: Optional[Tuple[str, ...]] = None
-    pre: bool = False
-    extra_args: Optional[str] = None
-    secret_mounts: Optional[Tuple["Secret", ...]] = None
-
-    def get_pip_install_args(self) -> List[str]:
-        """The pip arguments these options stand for."""
-        args = [f"--index-url {self.index_url}"] if self.index_url else []
-        args += [f"--extra-index-url {u}" for u in self.extra_index_urls or ()]
-        if self.pre:
-            args.append("--pre")
-        if self.extra_args:
-            args.append(self.extra_args)
-        return args
-
-
-@dataclass(frozen=True, kw_only=True)
-class PipPackages(PipOption, Layer):
-    """``pip install`` of the named packages."""
-
-    packages: Optional[Tuple[str, ...]] = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Requirements(PipOption, Layer):
-    """``pip install -r`` of a local requirements file (its content is part of the image's hash)."""
-
-    file: Path
-
-    def validate(self) -> None:
-        if not self.file.is_file():
-            raise ValidationError("file", str(self.file), "an existing requirements file", owner="with_requirements")
-
-
-@dataclass(frozen=True, kw_only=True)
-class PythonWheels(PipOption, Layer):
-    """Install the wheels of ``package_name`` found in a local folder."""
-
-    wheel_dir: Path
-    package_name: str
-
-    def update_hash(self, hasher: "hashlib._Hash") -> None:
-        _update_with_text(hasher, "PythonWheels", self.package_name, self.get_pip_install_args())
-        wheels = sorted(self.wheel_dir.glob("*.whl")) if self.wheel_dir.is_dir() else []
-        for wheel in wheels:
-            _update_with_text(hasher, wheel.name)
-            _update_with_path(hasher, wheel)
-        if not wheels:
-            _update_with_text(hasher, str(self.wheel_dir))
-
-    def validate(self) -> None:
-        if not any(self.wheel_dir.glob("*.whl")):
-            raise ValidationError("wheel_dir", str(self.wheel_dir), "a folder holding built wheels", owner="with_local_v2")
-
-
-@dataclass(frozen=True, kw_only=True)
-class UVScript(PipOption, Layer):
-    """Install the dependencies a script declares in its inline ``# /// script`` metadata."""
-
-    script: Path
-
-    def validate(self) -> None:
-        if not self.script.is_file() or self.script.suffix != ".py":
-            raise ValidationError("script", str(self.script), "an existing .py file", owner="from_uv_script")
-
-
-@dataclass(frozen=True, kw_only=True)
-class AptPackages(Layer):
-    """``apt-get install`` of the named packages."""
-
-    packages: Tuple[str, ...]
-    secret_mounts: Optional[Tuple["Secret", ...]] = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Commands(Layer):
-    """Shell commands run while building (each a ``RUN`` step)."""
-
-    commands: Tuple[str, ...]
-    secret_mounts: Optional[Tuple["Secret", ...]] = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class WorkDir(Layer):
-    """The working directory of the image."""
-
-    workdir: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Env(Layer):
-    """Environment variables of the image."""
-
-    env_vars: Tuple[Tuple[str, str], ...] = ()
-
-    @classmethod
-    def from_dict(cls, envs: Dict[str, str]) -> "Env":
-        """An ``Env`` layer from a dict."""
-        return cls(env_vars=tuple(envs.items()))
-
-
-@dataclass(frozen=True, kw_only=True)
-class CopyConfig(Layer):
-    """Copy a local file (``path_type=0``) or folder (``path_type=1``) into the image at ``dst``."""
-
-    path_type: Literal[0, 1]
-    src: Path
-    dst: str
-
-    def validate(self) -> None:
-        ok = self.src.is_file() if self.path_type == 0 else self.src.is_dir()
-        if not ok:
-            kind = "file" if self.path_type == 0 else "folder"
-            raise ValidationError("src", str(self.src), f"an existing {kind}", owner="Image")
-
-
-@dataclass(frozen=True, kw_only=True)
-class DockerIgnore(Layer):
-    """A ``.dockerignore`` file applied to the copy layers."""
-
-    path: Path
-
-
-_InstallMode = Literal["dependencies_only", "install_project"]
-_INSTALL_MODES = ("dependencies_only", "install_project")
-
-
-def _update_with_project(hasher: "hashlib._Hash", mode: str, pyproject: Path, lock: Optional[Path]) -> None:
-    # Installing only the dependencies depends on the manifest and lock file; installing the project
-    # depends on its whole folder.
-    if mode == "install_project":
-        _update_with_path(hasher, pyproject.parent)
-    else:
-        _update_with_path(hasher, pyproject)
-        if lock is not None:
-            _update_with_path(hasher, lock)
-
-
-@dataclass(frozen=True, kw_only=True)
-class UVProject(PipOption, Layer):
-    """Install a uv project (``pyproject.toml`` and optionally ``uv.lock``): its dependencies, or all of it."""
-
-    pyproject: Path
-    uvlock: Optional[Path] = None
-    project_install_mode: _InstallMode = "dependencies_only"
-
-    def update_hash(self, hasher: "hashlib._Hash") -> None:
-        _update_with_text(hasher, "UVProject", self.project_install_mode, self.get_pip_install_args(),
-                          self.secret_mounts)
-        _update_with_project(hasher, self.project_install_mode, self.pyproject, self.uvlock)
-
-    def validate(self) -> None:
-        if not self.pyproject.is_file():
-            raise ValidationError("pyproject_file", str(self.pyproject), "an existing pyproject.toml",
-                                  owner="with_uv_project")
-        if self.uvlock is not None and not self.uvlock.is_file():
-            raise ValidationError("uvlock", str(self.uvlock), "an existing uv.lock", owner="with_uv_project")
-
-
-@dataclass(frozen=True, kw_only=True)
-class PoetryProject(Layer):
-    """Install a Poetry project (``pyproject.toml`` and ``poetry.lock``): its dependencies, or all of it."""
-
-    pyproject: Path
-    poetry_lock: Path
-    extra_args: Optional[str] = None
-    project_install_mode: _InstallMode = "dependencies_only"
-    secret_mounts: Optional[Tuple["Secret", ...]] = None
-
-    def update_hash(self, hasher: "hashlib._Hash") -> None:
-        _update_with_text(hasher, "PoetryProject", self.project_install_mode, self.extra_args, self.secret_mounts)
-        _update_with_project(hasher, self.project_install_mode, self.pyproject, self.poetry_lock)
-
-    def validate(self) -> None:
-        if not self.pyproject.is_file():
-            raise ValidationError("pyproject_file", str(self.pyproject), "an existing pyproject.toml",
-                                  owner="with_poetry_project")
-        if not self.poetry_lock.is_file():
-            raise ValidationError("poetry_lock", str(self.poetry_lock), "an existing poetry.lock",
-                                  owner="with_poetry_project")
-
-
-@dataclass(frozen=True, kw_only=True)
-class CodeBundleLayer(Layer):
-    """Copy the user's code into the image when runs ship no code bundle; resolved where the image is built."""
-
-    copy_style: Literal["loaded_modules", "all"] = "loaded_modules"
-    dst: str = "."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -727,14 +500,14 @@ class Image:
         pre: bool = False,
         extra_args: Optional[str] = None,
         secret_mounts: Optional["SecretRequest"] = None,
-        project_install_mode: _InstallMode = "dependencies_only",
+        project_install_mode: InstallMode = "dependencies_only",
     ) -> "Image":
         """Install a uv project. ``uvlock`` defaults to ``uv.lock`` beside ``pyproject_file`` when it exists;
         ``project_install_mode="install_project"`` installs the project itself too (its folder is then
         part of the tag)."""
         owner = "Image.with_uv_project"
-        if project_install_mode not in _INSTALL_MODES:
-            raise ValidationError("project_install_mode", project_install_mode, f"one of {list(_INSTALL_MODES)}",
+        if project_install_mode not in INSTALL_MODES:
+            raise ValidationError("project_install_mode", project_install_mode, f"one of {list(INSTALL_MODES)}",
                                   owner=owner)
         pyproject = Path(pyproject_file)
         if uvlock is None and (pyproject.parent / "uv.lock").is_file():
@@ -754,12 +527,12 @@ class Image:
         poetry_lock: Optional[Path] = None,
         extra_args: Optional[str] = None,
         secret_mounts: Optional["SecretRequest"] = None,
-        project_install_mode: _InstallMode = "dependencies_only",
+        project_install_mode: InstallMode = "dependencies_only",
     ) -> "Image":
         """Install a Poetry project; ``poetry_lock`` defaults to ``poetry.lock`` beside ``pyproject_file``."""
         owner = "Image.with_poetry_project"
-        if project_install_mode not in _INSTALL_MODES:
-            raise ValidationError("project_install_mode", project_install_mode, f"one of {list(_INSTALL_MODES)}",
+        if project_install_mode not in INSTALL_MODES:
+            raise ValidationError("project_install_mode", project_install_mode, f"one of {list(INSTALL_MODES)}",
                                   owner=owner)
         pyproject = Path(pyproject_file)
         layer = PoetryProject(
@@ -796,9 +569,9 @@ class Image:
     def identifier(self) -> str:
         """A hex SHA-256 of everything the image is made of: base, Dockerfile content, layers and their files."""
         hasher = hashlib.sha256(b"flyte-image-v1\0")
-        _update_with_text(hasher, self.base_image, tuple(self.platform), tuple(self.python_version))
+        update_with_text(hasher, self.base_image, tuple(self.platform), tuple(self.python_version))
         if self.dockerfile is not None:
-            _update_with_path(hasher, self.dockerfile)
+            update_with_path(hasher, self.dockerfile)
         for layer in self._layers:
             layer.update_hash(hasher)
         return hasher.hexdigest()
