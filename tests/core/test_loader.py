@@ -117,7 +117,8 @@ def test_main_script_location_is_relative_to_the_root(tmp_path: Path):
     res = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout) == ["jobs.nightly", str(tmp_path.resolve())]
-    res = subprocess.run([sys.executable, str(script), str(tmp_path / "jobs" / "x")], capture_output=True, text=True, timeout=60)
+    outside = tmp_path / "jobs" / "x"
+    res = subprocess.run([sys.executable, str(script), str(outside)], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout) is None
 
@@ -143,6 +144,13 @@ def test_run_and_deploy_name_a_file_the_same(isolated_flyte_home: Path, project:
     t = tasks_pb2.TaskTemplate.FromString((out / "loaderjobs.whoami.pb").read_bytes())
     assert run.stdout.strip() == "ldpkg.sub.jobs"
     assert list(t.container.args)[-4:] == ["module", "ldpkg.sub.jobs", "task", "whoami"]
+    # Another root directory, another name: the same for both commands again.
+    run = subprocess.run(
+        [FLYTE, "run", "--root-dir", "ldpkg", "ldpkg/sub/jobs.py", "whoami"],
+        capture_output=True, text=True, timeout=120, cwd=project, env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "sub.jobs"
 
 
 def test_tasks_are_told_by_their_shape():

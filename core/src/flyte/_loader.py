@@ -147,7 +147,10 @@ def _explain(e: BaseException, name: str, root: Path) -> str:
     other = sys.modules.get(top)
     where = getattr(other, "__file__", None) if other is not None else None
     if where and not Path(where).resolve().is_relative_to(root):
-        return f"{text} (the package {top!r} at {where} hides the folder {root / top}: rename the folder)"
+        return (
+            f"{text} (the package {top!r} at {where} hides the folder {root / top}: "
+            "rename the folder or load from another root directory)"
+        )
     return text
 
 
@@ -244,11 +247,15 @@ def load_task(resolver: str, loader_args: List[str]) -> Any:
     if fn is None:
         mod_name, sep, attr = resolver.partition(":")
         if not sep or not mod_name or not attr:
-            raise ValidationError("resolver", resolver, f"{DEFAULT_RESOLVER} or 'package.module:callable'", owner=_EXECUTE)
+            raise ValidationError(
+                "resolver", resolver, f"{DEFAULT_RESOLVER} or 'package.module:callable'", owner=_EXECUTE
+            )
         fn = lookup(importlib.import_module(mod_name), attr)
         if not callable(fn):
             raise ValidationError("resolver", resolver, "a callable taking the locator arguments", owner=_EXECUTE)
     task = fn(list(loader_args))
     if not is_task(task):
-        raise ValidationError("task", " ".join(loader_args), f"a flyte task (got {type(task).__name__})", owner=_EXECUTE)
+        raise ValidationError(
+            "task", " ".join(loader_args), f"a flyte task (got {type(task).__name__})", owner=_EXECUTE
+        )
     return task

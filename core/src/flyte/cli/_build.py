@@ -78,7 +78,19 @@ def _select(module: Any, name: Optional[str], take_all: bool, file: str) -> List
     "--output", "output", type=click.Path(file_okay=False), default=None,
     help="Write each image's Dockerfile and build context to OUTPUT/<tag>/.",
 )
-def build(file: str, name: Optional[str], take_all: bool, dry_run: bool, force: bool, output: Optional[str]) -> None:
+@click.option(
+    "--root-dir", default=None, type=click.Path(file_okay=False),
+    help="Source root: FILE's module name is its path relative to it (default: the working directory).",
+)
+def build(
+    file: str,
+    name: Optional[str],
+    take_all: bool,
+    dry_run: bool,
+    force: bool,
+    output: Optional[str],
+    root_dir: Optional[str],
+) -> None:
     """Build the image NAME (an Image variable or an environment) defined in FILE.
 
     \b
@@ -89,7 +101,7 @@ def build(file: str, name: Optional[str], take_all: bool, dry_run: bool, force: 
     from flyte._dockerfile import plan_image_build, write_build_context
     from flyte.cli._loader import load_module_from_file
 
-    module = load_module_from_file(file)
+    module = load_module_from_file(file, Path(root_dir).resolve() if root_dir else None)
     selected = _select(module, name, take_all, file)
     for label, image in selected:
         result = build_image(image, dry_run=dry_run, force=force)

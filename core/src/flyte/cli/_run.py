@@ -9,6 +9,7 @@ progress and outputs are shown by :mod:`flyte.cli._progress`.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import click
@@ -41,7 +42,7 @@ def _task_command(task: Any, run_options: Dict[str, Any]) -> click.Command:
 def _execute(task: Any, inputs: Dict[str, Any], opts: Dict[str, Any]) -> None:
     import flyte
 
-    flyte.init(local_persistence=opts["persist"])
+    flyte.init(local_persistence=opts["persist"], root_dir=opts.get("root_dir"))
     from flyte.models import generate_random_name
 
     runner = flyte.with_runcontext(
@@ -111,6 +112,12 @@ class _RunCommand(click.Command):
 @click.option("--env", "env_vars", multiple=True, metavar="KEY=VALUE", help="Environment variable for the run.")
 @click.option("--custom-context", multiple=True, metavar="KEY=VALUE", help="Custom context for the run's tasks.")
 @click.option("--no-persist", is_flag=True, help="Do not record the run in the local store.")
+@click.option(
+    "--root-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Source root: FILE's module name is its path relative to it (default: the working directory).",
+)
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.option("--help", "show_help", is_flag=True, help="Show this message (after FILE TASK: the task's inputs).")
 @click.argument("file", required=False)
@@ -126,6 +133,7 @@ def run(
     env_vars: tuple,
     custom_context: tuple,
     no_persist: bool,
+    root_dir: Optional[str],
     output: str,
     show_help: bool,
     file: Optional[str],
@@ -137,7 +145,8 @@ def run(
         if not show_help:
             ctx.exit(2)
         return
-    module = load_module_from_file(file)
+    root = Path(root_dir).resolve() if root_dir else None
+    module = load_module_from_file(file, root)
     tasks = tasks_in_module(module)
     if task_name is None:
         listing = "\n".join(f"  {n:<24} {t.interface!r}" for n, t in sorted(tasks.items())) or "  (no tasks)"
@@ -157,6 +166,7 @@ def run(
         env_vars=_kv(env_vars, "--env"),
         custom_context=_kv(custom_context, "--custom-context"),
         persist=not no_persist,
+        root_dir=root,
         output=output,
     )
     cmd = _task_command(tasks[task_name], opts)
