@@ -161,7 +161,7 @@ def test_version_and_help(store_path: Path, tmp_path: Path):
     from importlib.metadata import version
 
     res = flyte("--version", store=store_path, cwd=tmp_path)
-    assert res.returncode == 0 and version("flyte") in res.stdout
+    assert res.returncode == 0 and version("flyte-sdk-core") in res.stdout
     res = flyte("--help", store=store_path, cwd=tmp_path)
     assert res.returncode == 0 and "get" in res.stdout and "--config" in res.stdout
 

@@ -68,6 +68,7 @@ def _core_error_classes() -> Dict[str, Type[BaseException]]:
             if (
                 inspect.isclass(obj)
                 and issubclass(obj, BaseException)
+                and not issubclass(obj, Warning)  # warnings are not errors
                 and obj.__module__ == mod_name
                 and not name.startswith("_")
             ):
@@ -126,10 +127,21 @@ def test_type_transformer_failure_is_not_an_assertion_error():
     assert not issubclass(TypeTransformerFailedError, AssertionError)
 
 
-def test_every_name_in_errors_all_is_listed_and_exists():
-    classes = {n for n in flyte.errors.__all__ if inspect.isclass(getattr(flyte.errors, n))}
-    defined = {q.rsplit(".", 1)[1] for q in ERRORS if q.startswith("flyte.errors.")}
-    assert classes == defined
+def test_every_class_of_flyte_errors_is_in_its_all():
+    listed = {n for n in flyte.errors.__all__ if inspect.isclass(getattr(flyte.errors, n))}
+    defined = {
+        n for n, obj in vars(flyte.errors).items()
+        if inspect.isclass(obj) and obj.__module__ == "flyte.errors" and not n.startswith("_")
+    }
+    assert listed == defined
+
+
+def test_warnings_are_documented_user_warnings():
+    from flyte.errors import DistributionConflictWarning
+
+    assert issubclass(DistributionConflictWarning, UserWarning)
+    assert not issubclass(DistributionConflictWarning, FlyteError)  # a warning, never raised as an error
+    assert (DistributionConflictWarning.__doc__ or "").strip()
 
 
 def test_one_except_clause_catches_errors_of_both_families():

@@ -38,6 +38,10 @@ EXPECTED = {
     "device_scheduling",
     "merge_pod_template",
     "task_pod_spec",
+    # packaging
+    "require_core",
+    # lazy type registration
+    "register_lazy",
 }
 
 # What the published Ray, Spark and PyTorch plugins import from flyte.extend.

@@ -27,6 +27,7 @@ __all__ = [
     "BaseRuntimeError",
     "CustomError",
     "DeploymentError",
+    "DistributionConflictWarning",
     "ErrorKind",
     "FlyteError",
     "ImageBuildError",
@@ -101,6 +102,14 @@ def _type_name(tp: Any) -> str:
 
 class PluginError(FlyteError):
     """A plugin failed to load or misbehaved; the message names the plugin (distribution)."""
+
+
+class DistributionConflictWarning(UserWarning):
+    """Two installed distributions provide the same import package (``flyte``, or one plugin's
+    ``flyteplugins.<name>``), so one has overwritten the other's files; the message names both.
+
+    A warning, not an error: the code that is running may well be the one the user wants.
+    """
 
 
 class PluginNotFoundError(PluginError, TypeError, LookupError):
