@@ -3,7 +3,7 @@
 __all__: list[str] = []
 
 try:
-    from flyte.extend import require_core
+    from flyte.extend import require_core as _require_core
 except ImportError as e:  # the published flyte SDK has no require_core: name both distributions
     raise ImportError(
         "flyte-plugin-spark needs flyte-sdk-core>=0.1,<0.2, but the 'flyte' it imported is another distribution "
@@ -12,4 +12,4 @@ except ImportError as e:  # the published flyte SDK has no require_core: name bo
     ) from e
 
 # Nothing here is used yet but the package itself: check at its import.
-require_core("flyte-plugin-spark", ">=0.1,<0.2", package="flyteplugins.spark")
+_require_core("flyte-plugin-spark", ">=0.1,<0.2", package="flyteplugins.spark")
