@@ -104,7 +104,7 @@ def test_every_error_is_a_flyte_error_with_a_docstring(qualname):
     cls = ERRORS[qualname]
     assert issubclass(cls, FlyteError), f"{qualname} is not under flyte.errors.FlyteError: {cls.__mro__}"
     doc = vars(cls).get("__doc__")
-    assert doc and doc.strip(), f"{qualname} has no docstring (the CLI shows it to users)"
+    assert doc and doc.strip(), f"{qualname} has no docstring (error docstrings are user-facing text)"
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_BASES))

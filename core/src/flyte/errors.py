@@ -12,7 +12,7 @@ that ``except`` clauses written for the published SDK expect (``RuntimeError``, 
   ``RuntimeError``), shaped like the published SDK's (``code``, ``kind``, ``message``), so that
   ``except flyte.errors.RuntimeUserError`` keeps working.
 
-The class docstrings are user-facing: the CLI shows them next to an error.
+The class docstrings are user-facing text: each says what went wrong in words a user can act on.
 """
 
 from __future__ import annotations
