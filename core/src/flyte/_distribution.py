@@ -139,7 +139,7 @@ def require_core(plugin: str, spec: str, *, package: Optional[str] = None) -> No
         raise PluginError(
             f"{plugin} needs {CORE_DISTRIBUTION}{spec.replace(' ', '')}, but the flyte imported from "
             f"{os.path.dirname(os.path.abspath(__file__))} is {CORE_DISTRIBUTION} {__version__}; "
-            f"install a matching core: pip install '{CORE_DISTRIBUTION}{spec.replace(' ', '')}'"
+            f"install a core in that range (pip install ./core from a checkout of a matching version)"
         )
     installed = _installed()
     published = installed.get(PUBLISHED_CORE_DISTRIBUTION)
@@ -148,7 +148,7 @@ def require_core(plugin: str, spec: str, *, package: Optional[str] = None) -> No
             f"{plugin}: both {CORE_DISTRIBUTION} {__version__} and {PUBLISHED_CORE_DISTRIBUTION} "
             f"{published[0]} (the published SDK, {published[1]}) are installed; both install the import "
             f"package flyte, so one has overwritten the other's files. Keep one: pip uninstall -y "
-            f"{PUBLISHED_CORE_DISTRIBUTION} {CORE_DISTRIBUTION} && pip install {CORE_DISTRIBUTION}",
+            f"{PUBLISHED_CORE_DISTRIBUTION} {CORE_DISTRIBUTION} && pip install ./core (this project's checkout)",
             DistributionConflictWarning,
             stacklevel=2,
         )

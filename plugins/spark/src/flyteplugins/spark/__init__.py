@@ -8,7 +8,7 @@ except ImportError as e:  # the published flyte SDK has no require_core: name bo
     raise ImportError(
         "flyte-plugin-spark needs flyte-sdk-core>=0.1,<0.2, but the 'flyte' it imported is another distribution "
         "(the published 'flyte' SDK?); install this project's core: "
-        "pip uninstall -y flyte && pip install flyte-sdk-core"
+        "pip uninstall -y flyte && pip install ./core (this project's checkout)"
     ) from e
 
 # Nothing here is used yet but the package itself: check at its import.

@@ -15,7 +15,7 @@ except ImportError as e:  # the published flyte SDK has neither: name both distr
     raise ImportError(
         "flyte-plugin-types needs flyte-sdk-core>=0.1,<0.2, but the 'flyte' it imported is another distribution "
         "(the published 'flyte' SDK?); install this project's core: "
-        "pip uninstall -y flyte && pip install flyte-sdk-core"
+        "pip uninstall -y flyte && pip install ./core (this project's checkout)"
     ) from e
 
 # Checked when the plugin is first used (this module loads with its first task or type).
