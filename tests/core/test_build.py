@@ -73,7 +73,7 @@ def test_dockerfile_of_a_layered_image_keeps_the_layer_order(project: Path) -> N
         'ENV VIRTUAL_ENV="/opt/venv" PATH="/opt/venv/bin:$PATH" PYTHONPATH="/root" UV_LINK_MODE="copy"',
         "WORKDIR /root",
         'RUN python3 -m venv "$VIRTUAL_ENV"',
-        "RUN python -m pip install --no-cache-dir flyte==2.0.0",
+        "RUN python -m pip install --no-cache-dir flyte-sdk-core==2.0.0",
         "RUN apt-get update && apt-get install -y --no-install-recommends git curl && rm -rf /var/lib/apt/lists/*",
         "RUN python -m pip install --no-cache-dir --extra-index-url https://example.com/simple 'pandas>=2' numpy",
         "COPY _flyte/7-requirements.txt /tmp/flyte-build/7/requirements.txt",

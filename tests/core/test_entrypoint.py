@@ -393,7 +393,6 @@ def test_placeholders_and_resolvers():
 
 
 def test_literal_files_through_fsspec_memory_filesystem():
-    pytest.importorskip("fsspec")
     uri = "memory://flyte-test/run/inputs.pb"
     write_inputs(uri, {"a": 5, "names": ["x", "y"]}, {"a": int, "names": List[str]})
     got = asyncio.run(fio.read_inputs(uri, {"a": int, "names": List[str]}))

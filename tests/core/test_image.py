@@ -39,7 +39,7 @@ def test_debian_base_defaults():
     assert img.platform == ("linux/amd64", "linux/arm64")
     kinds = [type(layer) for layer in img._layers]
     assert kinds == [AptPackages, Env, WorkDir, PipPackages]
-    assert img._layers[-1].packages[0].startswith("flyte==")
+    assert img._layers[-1].packages[0].startswith("flyte-sdk-core==")
     assert Image.from_debian_base(python="3.12") == img
     assert Image.from_debian_base(python_version="3.11").python_version == (3, 11)
     assert Image.from_debian_base().python_version == sys.version_info[:2]
@@ -218,7 +218,7 @@ def test_uv_script(tmp_path):
     img = Image.from_uv_script(script, name="job", registry="r.io", python_version=(3, 12))
     layer = img._layers[-1]
     assert isinstance(layer, UVScript) and layer.script == script
-    assert not any(isinstance(x, PipPackages) and any(p.startswith("flyte==") for p in x.packages or ())
+    assert not any(isinstance(x, PipPackages) and any(p.startswith("flyte-sdk-core==") for p in x.packages or ())
                    for x in img._layers)
     first = img.uri
     script.write_text('# /// script\n# dependencies = ["requests"]\n# ///\nprint(1)\n')
@@ -232,7 +232,7 @@ def test_ref_name_and_local_v2(base):
     with pytest.raises(ValidationError):
         _ = ref.uri
     local = base.with_local_v2()
-    assert isinstance(local._layers[-1], PythonWheels) and local._layers[-1].package_name == "flyte"
+    assert isinstance(local._layers[-1], PythonWheels) and local._layers[-1].package_name == "flyte-sdk-core"
     assert local.uri != base.uri
 
 

@@ -182,7 +182,6 @@ async def test_dir_literal_is_multipart_and_uploads_local_dirs(tree: Path, raw: 
 
 
 async def test_dir_on_fsspec_protocol(tree: Path) -> None:
-    pytest.importorskip("fsspec")
     dest = f"memory:///dirs{os.urandom(4).hex()}/tree"
     d = await Dir.from_local(tree, remote_destination=dest)
     assert d.path == dest

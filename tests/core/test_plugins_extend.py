@@ -41,6 +41,10 @@ EXPECTED = {
     # User code locations.
     "ModuleLocation",
     "task_module_location",
+    # packaging
+    "require_core",
+    # lazy type registration
+    "register_lazy",
 }
 
 # What the published Ray, Spark and PyTorch plugins import from flyte.extend.

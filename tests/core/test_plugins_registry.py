@@ -143,6 +143,16 @@ def test_a_duplicate_through_hooks_fails_at_registration_naming_both(fresh_plugi
         fresh_plugin_registry.manager.register(Plugin())
 
 
-def test_registry_is_restored_after_the_fixture():
+def test_registry_is_restored_after_the_sandbox(tmp_path):
+    # Self-contained (it used to rely on earlier tests having registered AlphaConfig): register
+    # inside a sandbox, then check nothing of it is left and the core's own entry is back.
+    from flyte.testing import isolated_plugins
+
+    resolve_task_class(None)  # the core's hook has run outside the sandbox
+    assert TaskPluginRegistry.find(PLAIN_CONFIG_TYPE) is AsyncFunctionTaskTemplate
+    assert TaskPluginRegistry.find(AlphaConfig) is None
+    with isolated_plugins(tmp_path) as sandbox:
+        sandbox.registry.register(AlphaConfig, AlphaTask)
+        assert TaskPluginRegistry.find(AlphaConfig) is AlphaTask
     assert TaskPluginRegistry.find(AlphaConfig) is None
     assert TaskPluginRegistry.find(PLAIN_CONFIG_TYPE) is AsyncFunctionTaskTemplate

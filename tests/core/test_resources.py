@@ -172,7 +172,14 @@ def test_invalid_resources_name_field_value_and_allowed(kwargs, field, fragment)
 
 
 def test_request_equal_to_limit_in_other_units_is_fine():
-    Resources(memory=("1024Mi", "1Gi"), cpu=("1", "1000m"))
+    # Requests and limits compare by value, not by spelling: equal in other units is allowed ...
+    req, lim = Resources(memory=("1024Mi", "1Gi"), cpu=("1", "1000m")).get_requests_and_limits()
+    assert req == lim == {"cpu": "1", "memory": "1Gi"}
+    # ... and one unit more than the limit is not.
+    with pytest.raises(ValidationError, match=r"memory=\('1025Mi', '1Gi'\).*request <= limit"):
+        Resources(memory=("1025Mi", "1Gi"))
+    with pytest.raises(ValidationError, match=r"cpu=\('1001m', '1'\)"):
+        Resources(cpu=("1001m", "1"))
 
 
 def test_gpu_strings_are_devices():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import fsspec  # a dependency of core: a missing one is a broken install, not a skip
 import pytest
 
 from flyte import storage
@@ -12,7 +13,6 @@ from flyte import storage
 
 @pytest.fixture
 def memfs():
-    fsspec = pytest.importorskip("fsspec")
     fs = fsspec.filesystem("memory")
     root = f"/t{os.urandom(4).hex()}"
     yield f"memory://{root}"

@@ -179,7 +179,7 @@ async def test_dataclass_reads_json_struct_literals() -> None:
 
 
 async def test_pydantic_model_round_trip_with_nested_types(tmp_path: Path) -> None:
-    pydantic = pytest.importorskip("pydantic")
+    import pydantic  # core's `pydantic` extra, installed for the tests (requirements-dev.txt, tox)
 
     class Model(pydantic.BaseModel):
         n: int

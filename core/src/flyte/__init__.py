@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import TYPE_CHECKING, Any
+import types as _types  # not "types": flyte.types is a subpackage
+from typing import TYPE_CHECKING, Any, List
 
 from flyte._version import __version__
 
@@ -81,7 +82,7 @@ def version() -> str:
     return __version__
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> Any:  # Any: the real types are in the TYPE_CHECKING block below
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'flyte' has no attribute {name!r}")
@@ -90,8 +91,11 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def __dir__() -> list:
-    return sorted(set(globals()) | set(_LAZY))
+def __dir__() -> List[str]:
+    # The public names, dunders and loaded submodules; not this module's own helper imports.
+    g = globals()
+    submodules = {n for n, v in g.items() if isinstance(v, _types.ModuleType) and v.__name__ == f"{__name__}.{n}"}
+    return sorted(set(__all__) | {n for n in g if n.startswith("__")} | submodules)
 
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,7 +121,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flyte._map import map
     from flyte._pod import PodTemplate
     from flyte._resources import AMD_GPU, GPU, HABANA_GAUDI, TPU, Device, DeviceClass, Neuron, Resources
-    from flyte._retry import RetryStrategy
+    from flyte._retry import Backoff, RetryStrategy
     from flyte._reusable import ReusePolicy
     from flyte._secret import Secret, SecretRequest
     from flyte._task import AsyncFunctionTaskTemplate, TaskTemplate

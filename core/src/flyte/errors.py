@@ -1,13 +1,18 @@
 """The one exception hierarchy of flyte.
 
-Two families live here:
+Every error flyte raises on purpose derives from :class:`FlyteError`, so
+``except flyte.errors.FlyteError`` catches all of them. Each class also keeps the builtin base
+that ``except`` clauses written for the published SDK expect (``RuntimeError``, ``ValueError``,
+``TypeError``, ``LookupError``, ``TimeoutError``). Two families live under the root:
 
-* **User mistakes caught before anything runs** (bad parameters, bad types). They derive from
-  :class:`FlyteError` and also from the builtin that ``except`` clauses in existing code expect:
+* **User mistakes caught before anything runs** (bad parameters, bad types):
   :class:`ValidationError` is a ``ValueError``, :class:`TypeValidationError` is a ``TypeError``.
   Each names the field, the bad value and what is allowed.
-* **Runtime errors** raised while a task runs, shaped like the published SDK's
-  (``code``, ``kind``, ``message``), so that ``except flyte.errors.RuntimeUserError`` keeps working.
+* **Runtime errors** raised while a task runs, under :class:`BaseRuntimeError` (a
+  ``RuntimeError``), shaped like the published SDK's (``code``, ``kind``, ``message``), so that
+  ``except flyte.errors.RuntimeUserError`` keeps working.
+
+The class docstrings are user-facing text: each says what went wrong in words a user can act on.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ __all__ = [
     "BaseRuntimeError",
     "CustomError",
     "DeploymentError",
+    "DistributionConflictWarning",
     "ErrorKind",
     "FlyteError",
     "ImageBuildError",
@@ -53,7 +59,7 @@ def _short_repr(value: Any, limit: int = 80) -> str:
 
 
 class FlyteError(Exception):
-    """Base class of every error flyte raises on purpose."""
+    """Base class of every error flyte raises on purpose; catch it to catch them all."""
 
 
 class ValidationError(FlyteError, ValueError):
@@ -98,7 +104,15 @@ class PluginError(FlyteError):
     """A plugin failed to load or misbehaved; the message names the plugin (distribution)."""
 
 
-class PluginNotFoundError(PluginError, TypeError):
+class DistributionConflictWarning(UserWarning):
+    """Two installed distributions provide the same import package (``flyte``, or one plugin's
+    ``flyteplugins.<name>``), so one has overwritten the other's files; the message names both.
+
+    A warning, not an error: the code that is running may well be the one the user wants.
+    """
+
+
+class PluginNotFoundError(PluginError, TypeError, LookupError):
     """No task plugin is registered for a ``plugin_config`` type."""
 
 
@@ -107,8 +121,9 @@ class PluginNotFoundError(PluginError, TypeError):
 # --------------------------------------------------------------------------------------------
 
 
-class BaseRuntimeError(RuntimeError):
-    """Base class for errors raised while running tasks. ``code`` is a short machine name."""
+class BaseRuntimeError(FlyteError, RuntimeError):
+    """Base class of errors raised while tasks run: ``code`` is a short machine name, ``kind`` says
+    whose fault it is (``user``, ``system`` or ``unknown``) and ``message`` what happened."""
 
     def __init__(self, code: str, kind: ErrorKind, root_cause_message: str, worker: str | None = None):
         super().__init__(root_cause_message)
@@ -131,6 +146,8 @@ class InitializationError(BaseRuntimeError):
 
 
 class RuntimeSystemError(BaseRuntimeError):
+    """A failure of flyte or of the machine it runs on, not of the task's code; retrying may help."""
+
     def __init__(self, code: str, message: str, worker: str | None = None):
         super().__init__(code, "system", message, worker)
 
@@ -143,16 +160,18 @@ class RuntimeUserError(BaseRuntimeError):
 
 
 class RuntimeUnknownError(BaseRuntimeError):
+    """A failure whose cause (user code or the system) could not be told."""
+
     def __init__(self, code: str, message: str, worker: str | None = None):
         super().__init__(code, "unknown", message, worker)
 
 
 class OOMError(RuntimeUserError):
-    pass
+    """The task ran out of memory; give it more with ``Resources(memory=...)``."""
 
 
 class TaskInterruptedError(RuntimeUserError):
-    pass
+    """The task was interrupted before it finished (for example its machine was taken away)."""
 
 
 class TaskTimeoutError(RuntimeUserError, TimeoutError):
@@ -163,7 +182,7 @@ class TaskTimeoutError(RuntimeUserError, TimeoutError):
 
 
 class RetriesExhaustedError(RuntimeUserError):
-    pass
+    """Every attempt the task's retry policy allows has failed."""
 
 
 class CustomError(RuntimeUserError):
@@ -180,11 +199,11 @@ class CustomError(RuntimeUserError):
 
 
 class NotInTaskContextError(RuntimeUserError):
-    pass
+    """Something that only works inside a running task was used outside of one."""
 
 
-class ActionNotFoundError(RuntimeError):
-    pass
+class ActionNotFoundError(FlyteError, RuntimeError, LookupError):
+    """No action of that name exists in the run."""
 
 
 class RuntimeDataValidationError(RuntimeUserError):
@@ -198,26 +217,36 @@ class RuntimeDataValidationError(RuntimeUserError):
 
 
 class DeploymentError(RuntimeUserError):
+    """Tasks or environments could not be deployed; the message says which and why."""
+
     def __init__(self, message: str):
         super().__init__("DeploymentError", message)
 
 
 class ImageBuildError(RuntimeUserError):
+    """A container image could not be built; the message names the image and the failing step."""
+
     def __init__(self, message: str):
         super().__init__("ImageBuildError", message)
 
 
 class ModuleLoadError(RuntimeUserError):
+    """The user's module or file holding a task could not be imported."""
+
     def __init__(self, message: str):
         super().__init__("ModuleLoadError", message)
 
 
 class InlineIOMaxBytesBreached(RuntimeUserError):
+    """Inputs or outputs passed inline are larger than allowed; pass large data as File, Dir or DataFrame."""
+
     def __init__(self, message: str):
         super().__init__("InlineIOMaxBytesBreached", message)
 
 
 class ActionAbortedError(RuntimeUserError):
+    """The action was aborted before it finished."""
+
     def __init__(self, message: str):
         super().__init__("ActionAbortedError", message)
 
@@ -234,5 +263,7 @@ class SyncTaskCallInAsyncContextError(RuntimeUserError):
 
 
 class TraceDoesNotAllowNestedTasksError(RuntimeUserError):
+    """A function decorated with ``flyte.trace`` called a task; traces may only call plain functions."""
+
     def __init__(self, message: str):
         super().__init__("TraceDoesNotAllowNestedTasksError", message)

@@ -15,6 +15,10 @@ Everything a package needs to add a task type or a type transformer to flyte, in
 * ``ImageBuildEngine``, ``download_code_bundle``, ``is_initialized``, ``lazy_module``.
 * ``task_module_location`` / ``ModuleLocation``: the module name and import root of a task's
   code, for plugins that ship it to a job or worker (a Ray job's working directory, say).
+* ``require_core``: the check a plugin runs when first used, that the ``flyte`` it imports is
+  this core (distribution ``flyte-sdk-core``) in the version range it was built for.
+* ``register_lazy``: defer a type transformer until a type of that name is first looked up, so
+  loading a plugin imports no data library.
 
 Names are resolved on first access, so ``import flyte.extend`` imports none of them.
 """
@@ -22,18 +26,23 @@ Names are resolved on first access, so ``import flyte.extend`` imports none of t
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from functools import reduce
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 from flyte._plugins.hookspecs import hookimpl, hookspec
 
 if TYPE_CHECKING:
     from flyte._bundle import download_code_bundle
+    from flyte._distribution import require_core
     from flyte._image_build import ImageBuildEngine, ImageBuilder, ImageChecker
     from flyte._initialize import is_initialized
     from flyte._lazy import lazy_module
     from flyte._loader import ModuleLocation, task_module_location
     from flyte._plugins.registry import TaskPluginRegistry
     from flyte._pod import PRIMARY_CONTAINER_DEFAULT_NAME
+    from flyte._serialize.devices import device_scheduling
+    from flyte._serialize.k8s import apply_shm, container_resources, merge_pod_template, task_pod_spec
+    from flyte._serialize.k8s_settings import K8sSettings
     from flyte._serialize.resources import (
         get_proto_extended_resources,
         get_proto_resources,
@@ -41,6 +50,8 @@ if TYPE_CHECKING:
     )
     from flyte._task import AsyncFunctionTaskTemplate, TaskTemplate
     from flyte.types import TypeEngine, TypeTransformer
+
+    register_lazy = TypeEngine.register_lazy
 
 __all__ = [
     "PRIMARY_CONTAINER_DEFAULT_NAME",
@@ -70,6 +81,10 @@ __all__ = [
     # User code: where a task's module imports from (to ship its code to a job or worker).
     "ModuleLocation",
     "task_module_location",
+    # Packaging: a plugin checks at first use that the flyte it imports is this core.
+    "require_core",
+    # Type transformers registered by type name, loaded on the first lookup of that type.
+    "register_lazy",
 ]
 
 # name -> (module, attribute); imported on first access so this facade stays light and
@@ -99,6 +114,10 @@ _LAZY: Dict[str, Tuple[str, str]] = {
     # User code: where a task's module imports from.
     "ModuleLocation": ("flyte._loader", "ModuleLocation"),
     "task_module_location": ("flyte._loader", "task_module_location"),
+    # Packaging.
+    "require_core": ("flyte._distribution", "require_core"),
+    # Lazy type registration (the attribute may be dotted: a classmethod of TypeEngine).
+    "register_lazy": ("flyte.types", "TypeEngine.register_lazy"),
 }
 
 
@@ -107,10 +126,10 @@ def __getattr__(name: str) -> Any:
         module_name, attr = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'flyte.extend' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), attr)
+    value = reduce(getattr, attr.split("."), importlib.import_module(module_name))
     globals()[name] = value  # later accesses skip this function
     return value
 
 
-def __dir__() -> list:
+def __dir__() -> List[str]:
     return sorted(set(globals()) | set(__all__))

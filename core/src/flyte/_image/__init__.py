@@ -232,7 +232,8 @@ class Image:
 
         Args:
             python_version: ``(3, 12)`` or ``"3.12"``; defaults to the running interpreter's version.
-            flyte_version: Version of this SDK to install; defaults to the installed one.
+            flyte_version: Version of this SDK (distribution ``flyte-sdk-core``) to install; defaults to
+                the installed one.
             install_flyte: Install this SDK in the image.
             registry: Registry to push the image to.
             registry_secret: Secret holding credentials for the registry.
@@ -262,7 +263,10 @@ class Image:
         )
         image = image.with_workdir("/root")
         if install_flyte:
-            image = image.with_pip_packages(f"flyte=={flyte_version or _flyte_version()}")
+            # Core's own distribution name: "flyte" on an index is the published SDK, another core.
+            from flyte._distribution import CORE_DISTRIBUTION
+
+            image = image.with_pip_packages(f"{CORE_DISTRIBUTION}=={flyte_version or _flyte_version()}")
         return image
 
     @classmethod
@@ -554,7 +558,9 @@ class Image:
 
     def with_local_v2(self) -> "Image":
         """Install this SDK from locally built wheels (in the distribution's ``dist`` folder) instead of an index."""
-        return self.clone(addl_layer=PythonWheels(wheel_dir=DIST_FOLDER, package_name="flyte"))
+        from flyte._distribution import CORE_DISTRIBUTION
+
+        return self.clone(addl_layer=PythonWheels(wheel_dir=DIST_FOLDER, package_name=CORE_DISTRIBUTION))
 
     # -- identity ----------------------------------------------------------------------------
 

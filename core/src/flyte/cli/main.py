@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import click
 
+from flyte._version import __version__
 from flyte.cli._common import run_cli, set_verbosity
 
 __all__ = ["LAZY_SUBCOMMANDS", "LazyGroup", "flyte", "main"]
@@ -166,7 +167,7 @@ def _set_config(ctx: click.Context, param: click.Parameter, value: Optional[str]
     plugin_group=PLUGIN_COMMAND_GROUP,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.version_option(package_name="flyte", prog_name="flyte", message="%(prog)s %(version)s")
+@click.version_option(version=__version__, prog_name="flyte", message="%(prog)s %(version)s")
 @click.option(
     "--config",
     type=click.Path(exists=True, dir_okay=False),

@@ -18,6 +18,8 @@ import types
 import typing
 from typing import Callable, TYPE_CHECKING, Any, Dict, Generic, List, Optional, Type, TypeVar
 
+from flyte.errors import FlyteError
+
 if TYPE_CHECKING:
     from flyteidl2.core.literals_pb2 import Binary, Literal, LiteralMap
     from flyteidl2.core.types_pb2 import LiteralType
@@ -28,8 +30,12 @@ T = TypeVar("T")
 logger = logging.getLogger("flyte.types")
 
 
-class TypeTransformerFailedError(TypeError, AssertionError, ValueError):
-    """A value could not be converted to or from a literal by a transformer."""
+class TypeTransformerFailedError(FlyteError, TypeError, ValueError):
+    """A value could not be converted to or from a literal by a transformer.
+
+    Under flyte's one root; still a ``TypeError`` and a ``ValueError`` as in the published SDK, but
+    no longer an ``AssertionError`` (a failed conversion is bad data, not a broken invariant).
+    """
 
 
 class TypeTransformer(Generic[T]):

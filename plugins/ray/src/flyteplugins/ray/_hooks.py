@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from flyte.extend import hookimpl
+try:
+    from flyte.extend import hookimpl, require_core
+except ImportError as e:  # the published flyte SDK has neither: name both distributions
+    raise ImportError(
+        "flyte-plugin-ray needs flyte-sdk-core>=0.1,<0.2, but the 'flyte' it imported is another distribution "
+        "(the published 'flyte' SDK?); install this project's core: "
+        "pip uninstall -y flyte && pip install ./core (this project's checkout)"
+    ) from e
+
+# Checked when the plugin is first used (this module loads with its first task or type).
+require_core("flyte-plugin-ray", ">=0.1,<0.2", package="flyteplugins.ray")
 
 
 @hookimpl

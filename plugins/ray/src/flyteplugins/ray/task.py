@@ -32,8 +32,18 @@ from flyte.models import SerializationContext
 
 from flyteplugins.ray._session import RaySession
 from flyteplugins.ray.config import ADDRESS_ENV_VAR, RayJobConfig, check_address, upscaling_mode_number
+# The published plugin's module path: its config classes are importable from here too.
+from flyteplugins.ray.config import AutoscalerOptionsConfig, HeadNodeConfig, WorkerNodeConfig
 
-__all__ = ["IN_RAY_JOB_ENV_VAR", "RayFunctionTask", "target_address"]
+__all__ = [
+    "IN_RAY_JOB_ENV_VAR",
+    "AutoscalerOptionsConfig",
+    "HeadNodeConfig",
+    "RayFunctionTask",
+    "RayJobConfig",
+    "WorkerNodeConfig",
+    "target_address",
+]
 
 IN_RAY_JOB_ENV_VAR = "RAY_JOB_CONFIG_JSON_ENV_VAR"
 """Set by Ray in the driver process of a submitted job (Jobs API, KubeRay)."""

@@ -9,7 +9,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flyte.extend import hookimpl
+try:
+    from flyte.extend import hookimpl, require_core
+except ImportError as e:  # the published flyte SDK has neither: name both distributions
+    raise ImportError(
+        "flyte-plugin-types needs flyte-sdk-core>=0.1,<0.2, but the 'flyte' it imported is another distribution "
+        "(the published 'flyte' SDK?); install this project's core: "
+        "pip uninstall -y flyte && pip install ./core (this project's checkout)"
+    ) from e
+
+# Checked when the plugin is first used (this module loads with its first task or type).
+require_core("flyte-plugin-types", ">=0.1,<0.2", package="flyteplugins.types")
 
 logger = logging.getLogger(__name__)
 
