@@ -9,7 +9,7 @@ import pytest
 
 from flyte._plugins import manager as manager_mod
 from flyte._plugins.manager import TASKS_GROUP, TYPES_GROUP, failed_plugins, list_entry_points, load_type_plugins
-from flyte._plugins.registry import resolve_task_class
+from flyte._plugins.resolve import resolve_task_class
 from flyte.errors import PluginNotFoundError
 
 CONFIG = """

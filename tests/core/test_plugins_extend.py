@@ -38,6 +38,17 @@ EXPECTED = {
     "device_scheduling",
     "merge_pod_template",
     "task_pod_spec",
+    # Kubernetes mapping shared by every plugin's custom resources, and the container command.
+    "TaskParts",
+    "check_no_nulls",
+    "container_command",
+    "dns_label",
+    "env_list",
+    "finish_pod_spec",
+    "label_value",
+    "object_metadata",
+    "replica_pod_template",
+    "resolve_image_uri",
 }
 
 # What the published Ray, Spark and PyTorch plugins import from flyte.extend.
