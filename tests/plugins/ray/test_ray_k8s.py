@@ -309,22 +309,26 @@ def test_custom_config_is_the_flyteidl_ray_job():
     assert cc["rayCluster"]["workerGroupSpec"][0]["groupName"] == "w"
 
 
-def test_kubernetes_hook_returns_the_ray_job_for_ray_tasks_only():
+def test_kubernetes_objects_handler_gives_the_ray_job_for_ray_tasks_only():
     import ray_tasks
-    from flyte._plugins.manager import get_plugin_manager
+    from flyte._serialize.k8s import task_manifests
+    from flyte.extend import TaskPluginRegistry
     from flyte.models import SerializationContext
+    from flyteplugins.ray.task import RayFunctionTask
 
-    objs = get_plugin_manager().kubernetes_objects(ray_tasks.fan_out, SerializationContext(version="v1"), SETTINGS)
+    objs = task_manifests(ray_tasks.fan_out, SerializationContext(version="v1"), SETTINGS)
     assert [o["kind"] for o in objs] == ["RayJob"]
     validate_custom_resource(objs[0], CRD)
     assert objs[0] == ray_job_for_task(ray_tasks.fan_out, SerializationContext(version="v1"), SETTINGS)
+    # The handler is the Ray task class's: registered with it, never looked up for other tasks.
+    assert TaskPluginRegistry.handler(RayFunctionTask, "kubernetes_objects") is not None
     plain = flyte.TaskEnvironment(name="plain_k8s")
 
     @plain.task
     def p() -> int:
         return 1
 
-    assert get_plugin_manager().kubernetes_objects(p, SerializationContext(), SETTINGS) == []
+    assert TaskPluginRegistry.handler(type(p), "kubernetes_objects") is None
 
 
 def test_deploy_dry_run_writes_a_valid_ray_job(tmp_path: Path):
