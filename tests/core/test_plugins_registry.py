@@ -145,5 +145,6 @@ def test_a_duplicate_through_hooks_fails_at_registration_naming_both(fresh_plugi
 
 
 def test_registry_is_restored_after_the_fixture():
+    resolve_task_class(None)  # the registry is passive: resolving runs the registration hook
     assert TaskPluginRegistry.find(AlphaConfig) is None
     assert TaskPluginRegistry.find(PLAIN_CONFIG_TYPE) is AsyncFunctionTaskTemplate
