@@ -122,8 +122,8 @@ def flyte_register_app_types(registry: AppTypeRegistry) -> None:
 
     **When:** reserved for the app layer: called through
     ``FlytePluginManager.register_app_types(registry)`` by whatever owns the app type registry,
-    once per registry, the first time an app environment type is looked up. The core itself has
-    no app registry yet, so nothing in the core calls it. Historic, as above.
+    once per registry, the first time an app environment type is looked up. The core has no app
+    type registry of its own, so nothing in the core calls it. Historic, as above.
 
     **Parameters:**
         registry: the app type registry of the serving layer (an :class:`AppTypeRegistry`).
