@@ -4,6 +4,7 @@ Also the errors for hook implementations and handlers that do not fit the contra
 
 from __future__ import annotations
 
+import ast
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +138,20 @@ def test_container_command_is_the_handlers_else_the_tasks_own():
     assert list(serialize_task(plain, SCTX).container.args) == plain.container_args(SCTX)
     pod = task_manifests(plain, SCTX, SETTINGS)[0]
     assert pod["spec"]["containers"][0]["args"] == plain.container_args(SCTX)
+
+
+def test_the_container_command_is_decided_in_one_place():
+    """Only flyte._serialize.container falls back to ``task.container_args``: every serializer and
+    plugin asks ``container_command``, so the rule cannot drift between copies."""
+    repo = Path(__file__).resolve().parents[2]
+    callers = []
+    for path in [*(repo / "core" / "src").rglob("*.py"), *(repo / "plugins").glob("*/src/**/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "container_args"
+                    and not (isinstance(node.func.value, ast.Call) and getattr(node.func.value.func, "id", "") == "super")):
+                callers.append(str(path.relative_to(repo)))
+    assert callers == ["core/src/flyte/_serialize/container.py"]
 
 
 def test_a_subclass_inherits_its_bases_handlers_like_methods():

@@ -329,8 +329,8 @@ def serialize_task(task: "TaskTemplate", sctx: "SerializationContext") -> "tasks
     """The flyteidl2 ``TaskTemplate`` of ``task`` under ``sctx`` (project, domain, version, paths).
 
     The container's args come from :func:`flyte._serialize.container.container_command` (the task
-    type's ``container_command`` handler, else ``task.container_args(sctx)``). A ``PodTemplate`` makes a ``k8s_pod`` holding the
-    container; a SQL task (``task.sql(sctx)``) has no container.
+    type's ``container_command`` handler, else ``task.container_args(sctx)``). A ``PodTemplate``
+    makes a ``k8s_pod`` holding the container; a SQL task (``task.sql(sctx)``) has no container.
     """
     from flyteidl2.core import identifier_pb2, tasks_pb2
 
