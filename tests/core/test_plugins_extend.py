@@ -49,6 +49,7 @@ EXPECTED = {
     "object_metadata",
     "replica_pod_template",
     "resolve_image_uri",
+    "task_pod",
 }
 
 # What the published Ray, Spark and PyTorch plugins import from flyte.extend.

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         object_metadata,
         replica_pod_template,
         resolve_image_uri,
+        task_pod,
         task_pod_spec,
     )
     from flyte._serialize.k8s_settings import K8sSettings
@@ -99,6 +100,7 @@ __all__ = [
     "object_metadata",
     "replica_pod_template",
     "resolve_image_uri",
+    "task_pod",
 ]
 
 # name -> (module, attribute); imported on first access so this facade stays light and
@@ -136,6 +138,7 @@ _LAZY: Dict[str, Tuple[str, str]] = {
     "object_metadata": ("flyte._serialize.k8s", "object_metadata"),
     "replica_pod_template": ("flyte._serialize.k8s", "replica_pod_template"),
     "resolve_image_uri": ("flyte._serialize.k8s", "resolve_image_uri"),
+    "task_pod": ("flyte._serialize.k8s", "task_pod"),
 }
 
 
