@@ -12,7 +12,7 @@ cluster. :func:`crd_errors` walks the CRD's ``openAPIV3Schema`` and reports
 * a wrong ``apiVersion`` or ``kind``, and a ``metadata`` without a name or with non-string
   labels or annotations.
 
-``jsonschema`` (the ``flyte[testing]`` extra) is imported only when a validation runs.
+``jsonschema`` (the core distribution's ``testing`` extra) is imported only when a validation runs.
 """
 
 from __future__ import annotations
@@ -137,7 +137,8 @@ def crd_errors(manifest: Mapping[str, Any], crd: CRDSource, version: Optional[st
         import jsonschema
     except ImportError:
         raise ImportError(
-            "validating custom resources needs jsonschema: pip install 'flyte[testing]' (or jsonschema>=4.20)"
+            "validating custom resources needs jsonschema: install the core distribution's 'testing' extra "
+            "(or pip install 'jsonschema>=4.20')"
         ) from None
 
     if not isinstance(manifest, Mapping):

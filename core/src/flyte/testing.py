@@ -10,7 +10,7 @@ fixtures are available in any test suite:
   the test's ``tmp_path``); yields the database path.
 
 :func:`validate_custom_resource` checks a plugin's custom resource strictly against the
-operator's CRD (unknown fields are errors; needs the ``flyte[testing]`` extra, ``jsonschema``).
+operator's CRD (unknown fields are errors; needs ``jsonschema``, the ``testing`` extra).
 
 Outside pytest use :func:`isolated_plugins` and :func:`fake_distribution` directly.
 """
