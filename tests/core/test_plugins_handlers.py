@@ -193,6 +193,14 @@ def test_a_handler_with_the_wrong_parameters_is_rejected_naming_the_plugin_and_t
         fresh_plugin_registry.registry.register(BetaJobConfig, BetaJobTask, container_command="run")
 
 
+def test_handlers_cannot_go_on_a_core_task_class(fresh_plugin_registry):
+    with pytest.raises(PluginError, match="only be registered with a plugin's own task class.*AsyncFunctionTaskTemplate"):
+        fresh_plugin_registry.registry.register(
+            BetaJobConfig, AsyncFunctionTaskTemplate, kubernetes_objects=beta_objects, source="acme"
+        )
+    assert fresh_plugin_registry.registry.find(BetaJobConfig) is None
+
+
 def test_two_plugins_cannot_give_one_task_class_two_sets_of_handlers(fresh_plugin_registry):
     reg = fresh_plugin_registry.registry
     reg.register(AlphaJobConfig, AlphaJobTask, kubernetes_objects=alpha_objects, source="one")

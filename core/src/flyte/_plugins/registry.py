@@ -173,6 +173,13 @@ class _Registry:
         _check_handler("container_command", container_command, owner)
         _check_handler("kubernetes_objects", kubernetes_objects, owner)
         handlers = TaskTypeHandlers(container_command, kubernetes_objects, where)
+        if handlers.given() and (plugin.__module__ == "flyte" or plugin.__module__.startswith("flyte.")):
+            # Handlers are inherited along the MRO: on a core class they would reach every task
+            # of every plugin.
+            raise PluginError(
+                f"{owner}: handlers {', '.join(handlers.given())} can only be registered with a plugin's "
+                f"own task class (a subclass of {_qualname(plugin)}), not with flyte's {_qualname(plugin)}"
+            )
         with self._lock:
             existing = self._plugins.get(config_type)
             if existing is not None and existing is not plugin:
