@@ -142,6 +142,10 @@ class _Registry:
           None to use ``task.container_args(sctx)``;
         * ``kubernetes_objects(task, sctx, settings)``: the Kubernetes objects that run the task
           (plain dicts), replacing its plain ``Pod``; None keeps the ``Pod``.
+
+        Handlers are called by keyword and must accept those parameter names; they go only with
+        a plugin's own task class (flyte's ``TaskTemplate`` / ``AsyncFunctionTaskTemplate`` would
+        pass them on to every task). Either mistake raises :class:`flyte.errors.PluginError`.
         """
         from flyte._task import TaskTemplate
 
