@@ -57,7 +57,7 @@ def install(root: Path) -> None:
 
 def one_round(root: Path, i: int) -> tuple:
     from flyte._plugins.manager import clear_entry_point_cache
-    from flyte._plugins.registry import resolve_task_class
+    from flyte._plugins.resolve import resolve_task_class
     from flyte.testing import isolated_plugins
 
     sys.path.insert(0, str(root))

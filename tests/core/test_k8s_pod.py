@@ -489,27 +489,45 @@ def test_image_resolution(tmp_path: Path) -> None:
         k8s.resolve_image_uri(flyte.Image.from_ref_name("missing"))
 
 
-def test_plugin_args_and_plugin_objects_replace_the_pod(fresh_plugin_registry: Any) -> None:
-    from flyte.extend import hookimpl
+def test_task_type_handlers_give_the_args_and_replace_the_pod(fresh_plugin_registry: Any) -> None:
+    from dataclasses import dataclass
 
-    class FakePlugin:
-        @hookimpl
-        def flyte_task_container_args(self, task: Any, sctx: Any) -> Any:
-            return ["run-it", task.name]
+    from flyte.extend import AsyncFunctionTaskTemplate
+    from flyte.models import NativeInterface
 
-        @hookimpl
-        def flyte_kubernetes_objects(self, task: Any, sctx: Any, settings: Any) -> Any:
-            if task.env_vars and task.env_vars.get("KIND") == "job":
-                return [{"apiVersion": "example.com/v1", "kind": "FakeJob", "metadata": {"name": "j"},
-                         "spec": {"gpus": settings.resource_name("GPU")}}]
-            return None
+    @dataclass(frozen=True)
+    class FakeJobConfig:
+        kind: str = "pod"
 
-    fresh_plugin_registry.manager.register(FakePlugin())
-    pod = k8s.task_manifests(plain, SCTX, SETTINGS)
-    assert [o["kind"] for o in pod] == ["Pod"] and primary(pod[0]["spec"])["args"] == ["run-it", "k8s_demo.plain"]
-    objs = k8s.task_manifests(plain.override(env_vars={"KIND": "job"}), SCTX, SETTINGS)
+    @dataclass(kw_only=True)
+    class FakeJobTask(AsyncFunctionTaskTemplate):
+        task_type: str = "fake-job"
+
+    def command(task: Any, sctx: Any) -> Any:
+        return ["run-it", task.name]
+
+    def objects(task: Any, sctx: Any, settings: Any) -> Any:
+        if task.plugin_config.kind == "job":
+            return [{"apiVersion": "example.com/v1", "kind": "FakeJob", "metadata": {"name": "j"},
+                     "spec": {"gpus": settings.resource_name("GPU")}}]
+        return None
+
+    fresh_plugin_registry.registry.register(
+        FakeJobConfig, FakeJobTask, container_command=command, kubernetes_objects=objects
+    )
+
+    def make(kind: str) -> Any:
+        return FakeJobTask(name="k8s_demo.fake", interface=NativeInterface(inputs={}, outputs={}), func=len,
+                           plugin_config=FakeJobConfig(kind), image="python:3.11-slim")
+
+    pod = k8s.task_manifests(make("pod"), SCTX, SETTINGS)
+    assert [o["kind"] for o in pod] == ["Pod"] and primary(pod[0]["spec"])["args"] == ["run-it", "k8s_demo.fake"]
+    validated(pod[0])
+    objs = k8s.task_manifests(make("job"), SCTX, SETTINGS)
     assert objs == [{"apiVersion": "example.com/v1", "kind": "FakeJob", "metadata": {"name": "j"},
                      "spec": {"gpus": "nvidia.com/gpu"}}]
+    # A plain task is not of the plugin's class: neither handler applies to it.
+    assert primary(k8s.task_pod_spec(plain, SCTX, SETTINGS))["args"] == plain.container_args(SCTX)
 
 
 def test_names() -> None:

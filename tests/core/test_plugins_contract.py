@@ -19,13 +19,19 @@ HOOKS = sorted(n for n in dir(hookspecs) if n.startswith("flyte_"))
 
 
 def test_the_contract_has_the_hooks_the_framework_needs():
-    assert set(HOOKS) >= {
+    # The container command and the Kubernetes objects are per-task-type handlers of the
+    # registry (tests/core/test_plugins_handlers.py), not hooks called for every task.
+    assert set(HOOKS) == {
         "flyte_register_task_plugins",
         "flyte_register_type_transformers",
         "flyte_register_app_types",
-        "flyte_task_container_args",
-        "flyte_kubernetes_objects",
     }
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hook_parameter_is_typed(name):
+    for p in inspect.signature(getattr(hookspecs, name)).parameters.values():
+        assert p.annotation is not inspect.Parameter.empty and "Any" not in str(p.annotation), (name, p)
 
 
 @pytest.mark.parametrize("name", HOOKS)
@@ -59,10 +65,10 @@ def test_a_misspelled_marked_hookimpl_fails_naming_it(fresh_plugin_registry):
 
 def test_a_misspelled_unmarked_flyte_function_fails_too(fresh_plugin_registry):
     class Plugin:
-        def flyte_kubernetes_object(self, task):  # singular
-            return []
+        def flyte_register_type_transformer(self, engine):  # singular
+            return None
 
-    with pytest.raises(PluginError, match="flyte_kubernetes_object'"):
+    with pytest.raises(PluginError, match="flyte_register_type_transformer'.*did you mean 'flyte_register_type_transformers'"):
         fresh_plugin_registry.manager.register(Plugin())
 
 
@@ -78,55 +84,12 @@ def test_hookimpls_may_take_a_subset_of_arguments(fresh_plugin_registry):
 
     class Plugin:
         @hookimpl
-        def flyte_kubernetes_objects(self, task):
-            seen.append(task)
-            return [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": task}}]
+        def flyte_register_app_types(self):
+            seen.append("called")
 
     fresh_plugin_registry.manager.register(Plugin())
-    objs = fresh_plugin_registry.manager.kubernetes_objects(task="t1", sctx=None, settings={})
-    assert seen == ["t1"]
-    assert objs == [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "t1"}}]
-
-
-def test_kubernetes_objects_from_several_plugins_are_concatenated(fresh_plugin_registry):
-    class A:
-        @hookimpl
-        def flyte_kubernetes_objects(self, task, sctx, settings):
-            return [{"kind": "A"}]
-
-    class B:
-        @hookimpl
-        def flyte_kubernetes_objects(self, task):
-            return None  # not my task
-
-    class C:
-        @hookimpl
-        def flyte_kubernetes_objects(self, settings):
-            return [{"kind": "C", "s": settings["k"]}]
-
-    for p in (A(), B(), C()):
-        fresh_plugin_registry.manager.register(p)
-    kinds = sorted(o["kind"] for o in fresh_plugin_registry.manager.kubernetes_objects("t", None, {"k": 1}))
-    assert kinds == ["A", "C"]
-
-
-def test_container_args_first_result_wins_and_none_means_no_override(fresh_plugin_registry):
-    pm = fresh_plugin_registry.manager
-    assert pm.task_container_args(task="t", sctx=None) is None
-
-    class Abstains:
-        @hookimpl(tryfirst=True)
-        def flyte_task_container_args(self, task, sctx):
-            return None
-
-    class Overrides:
-        @hookimpl
-        def flyte_task_container_args(self, task):
-            return ["python", "-m", "launcher", task]
-
-    pm.register(Abstains())
-    pm.register(Overrides())
-    assert pm.task_container_args(task="t", sctx=None) == ["python", "-m", "launcher", "t"]
+    fresh_plugin_registry.manager.register_app_types(object())
+    assert seen == ["called"]
 
 
 def test_historic_hooks_replay_for_late_plugins(fresh_plugin_registry):

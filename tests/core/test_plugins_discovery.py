@@ -9,7 +9,7 @@ import pytest
 
 from flyte._plugins import manager as manager_mod
 from flyte._plugins.manager import TASKS_GROUP, TYPES_GROUP, failed_plugins, list_entry_points, load_type_plugins
-from flyte._plugins.registry import resolve_task_class
+from flyte._plugins.resolve import resolve_task_class
 from flyte.errors import PluginNotFoundError
 
 CONFIG = """
@@ -103,6 +103,20 @@ def test_a_misspelled_hook_in_an_entry_point_plugin_is_reported_naming_it(fresh_
         resolve_task_class(typoplug.config.TypoConfig())
 
 
+def test_a_wrong_hook_parameter_in_an_entry_point_plugin_names_the_distribution(fresh_plugin_registry):
+    wrong = HOOKS.replace("def flyte_register_task_plugins(registry):", "def flyte_register_task_plugins(regsitry):")
+    wrong = wrong.replace("    registry.register(", "    regsitry.register(")
+    install_task_plugin(fresh_plugin_registry, "paramplug", "Param", hooks=wrong)
+    import paramplug.config
+
+    with pytest.raises(PluginNotFoundError) as e:
+        resolve_task_class(paramplug.config.ParamConfig())
+    msg = str(e.value)
+    assert "flyte-plugin-paramplug" in msg  # the distribution
+    assert "flyte_register_task_plugins(regsitry)" in msg and "'regsitry' (did you mean 'registry'?)" in msg
+    assert "accepts any of: registry" in msg
+
+
 def test_disable_autoload_switches_entry_points_off(fresh_plugin_registry, monkeypatch):
     install_task_plugin(fresh_plugin_registry, "offplug", "Off")
     import offplug.config
@@ -139,10 +153,10 @@ def test_flyte_plugins_allow_list_matches_entry_point_or_distribution_names(fres
 def test_trace_plugins_logs_every_hook_call(fresh_plugin_registry, monkeypatch, capfd):
     monkeypatch.setenv("FLYTE_TRACE_PLUGINS", "1")
     pm = fresh_plugin_registry.new_manager()
-    pm.task_container_args(task="some-task", sctx=None)
+    pm.register_app_types("some-app-registry")
     resolve_task_class(None)
     err = capfd.readouterr().err
-    assert "flyte_task_container_args" in err and "some-task" in err
+    assert "flyte_register_app_types" in err and "some-app-registry" in err
     assert "flyte_register_task_plugins" in err
 
 

@@ -45,6 +45,18 @@ EXPECTED = {
     "require_core",
     # lazy type registration
     "register_lazy",
+    # Kubernetes mapping shared by every plugin's custom resources, and the container command.
+    "TaskParts",
+    "check_no_nulls",
+    "container_command",
+    "dns_label",
+    "env_list",
+    "finish_pod_spec",
+    "label_value",
+    "object_metadata",
+    "replica_pod_template",
+    "resolve_image_uri",
+    "task_pod",
 }
 
 # What the published Ray, Spark and PyTorch plugins import from flyte.extend.

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from flyte._plugins.builtin import PLAIN_CONFIG_TYPE
-from flyte._plugins.registry import TaskPluginRegistry, resolve_task_class
+from flyte._plugins.registry import TaskPluginRegistry
+from flyte._plugins.resolve import resolve_task_class
 from flyte._task import AsyncFunctionTaskTemplate, TaskTemplate
 from flyte.errors import PluginError, PluginNotFoundError, TypeValidationError
 from flyte.extend import hookimpl

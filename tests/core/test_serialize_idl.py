@@ -310,14 +310,24 @@ def test_plugin_task_custom_config_and_type(fresh_plugin_registry):
     assert {kv.key: kv.value for kv in t.container.config} == {"engine": "duck"}
 
 
-def test_container_args_hook_wins(fresh_plugin_registry):
-    class ArgsPlugin:
-        @hookimpl
-        def flyte_task_container_args(self, task, sctx):
-            return ["custom-runner", task.name] if task.name == "idl.two" else None
+def test_the_task_types_container_command_handler_wins(fresh_plugin_registry):
+    @dataclass(frozen=True)
+    class RunnerConfig:
+        pass
 
-    fresh_plugin_registry.manager.register(ArgsPlugin())
-    assert list(serialize_task(two, SCTX).container.args) == ["custom-runner", "idl.two"]
+    @dataclass(kw_only=True)
+    class RunnerTask(AsyncFunctionTaskTemplate):
+        task_type: str = "runner"
+
+    fresh_plugin_registry.registry.register(
+        RunnerConfig, RunnerTask, container_command=lambda task, sctx: ["custom-runner", task.name]
+    )
+    def body() -> None:
+        pass
+
+    task = RunnerTask(name="idl.runner", interface=NativeInterface(inputs={}, outputs={}), func=body,
+                      plugin_config=RunnerConfig(), image="python:3.11-slim")
+    assert list(serialize_task(task, SCTX).container.args) == ["custom-runner", "idl.runner"]
     assert list(serialize_task(compute, SCTX).container.args)[0] == "flyte-execute"
 
 

@@ -239,7 +239,7 @@ class TaskEnvironment(Environment):
         def decorator(func: Callable) -> Any:
             if not callable(func) or not (inspect.isfunction(func) or inspect.iscoroutinefunction(func)):
                 raise TypeValidationError("@env.task target", func, "a function (def or async def)", owner=owner)
-            from flyte._plugins.registry import resolve_task_class
+            from flyte._plugins.resolve import resolve_task_class
             from flyte.models import NativeInterface
 
             cls = resolve_task_class(self.plugin_config)

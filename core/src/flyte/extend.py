@@ -11,7 +11,11 @@ Everything a package needs to add a task type or a type transformer to flyte, in
   (``flyte._plugins.hookspecs``, documented in ``docs/PLUGINS.md``).
 * ``TypeTransformer`` / ``TypeEngine``: the base class and registry of type transformers.
 * Serialization helpers: ``get_proto_resources``, ``get_proto_extended_resources``,
-  ``pod_spec_from_resources``, ``PRIMARY_CONTAINER_DEFAULT_NAME``.
+  ``pod_spec_from_resources``, ``PRIMARY_CONTAINER_DEFAULT_NAME``, and ``container_command``
+  (the one answer to "what command runs this task in a container").
+* Kubernetes mapping helpers: ``K8sSettings``, ``TaskParts``, ``replica_pod_template``,
+  ``finish_pod_spec``, ``object_metadata`` and the per-container helpers, for plugins that
+  build their own custom resources (``docs/PLUGINS.md``, "Kubernetes mapping helpers").
 * ``ImageBuildEngine``, ``download_code_bundle``, ``is_initialized``, ``lazy_module``.
 * ``task_module_location`` / ``ModuleLocation``: the module name and import root of a task's
   code, for plugins that ship it to a job or worker (a Ray job's working directory, say).
@@ -52,6 +56,26 @@ if TYPE_CHECKING:
     from flyte.types import TypeEngine, TypeTransformer
 
     register_lazy = TypeEngine.register_lazy
+    # Kubernetes mapping helpers and the container command.
+    from flyte._serialize.container import container_command
+    from flyte._serialize.devices import device_scheduling
+    from flyte._serialize.k8s import (
+        TaskParts,
+        apply_shm,
+        check_no_nulls,
+        container_resources,
+        dns_label,
+        env_list,
+        finish_pod_spec,
+        label_value,
+        merge_pod_template,
+        object_metadata,
+        replica_pod_template,
+        resolve_image_uri,
+        task_pod,
+        task_pod_spec,
+    )
+    from flyte._serialize.k8s_settings import K8sSettings
 
 __all__ = [
     "PRIMARY_CONTAINER_DEFAULT_NAME",
@@ -85,6 +109,18 @@ __all__ = [
     "require_core",
     # Type transformers registered by type name, loaded on the first lookup of that type.
     "register_lazy",
+    # Kubernetes mapping shared by every plugin's custom resources, and the container command.
+    "TaskParts",
+    "check_no_nulls",
+    "container_command",
+    "dns_label",
+    "env_list",
+    "finish_pod_spec",
+    "label_value",
+    "object_metadata",
+    "replica_pod_template",
+    "resolve_image_uri",
+    "task_pod",
 ]
 
 # name -> (module, attribute); imported on first access so this facade stays light and
@@ -118,6 +154,18 @@ _LAZY: Dict[str, Tuple[str, str]] = {
     "require_core": ("flyte._distribution", "require_core"),
     # Lazy type registration (the attribute may be dotted: a classmethod of TypeEngine).
     "register_lazy": ("flyte.types", "TypeEngine.register_lazy"),
+    # Kubernetes mapping shared by every plugin's custom resources, and the container command.
+    "TaskParts": ("flyte._serialize.k8s", "TaskParts"),
+    "check_no_nulls": ("flyte._serialize.k8s", "check_no_nulls"),
+    "container_command": ("flyte._serialize.container", "container_command"),
+    "dns_label": ("flyte._serialize.k8s", "dns_label"),
+    "env_list": ("flyte._serialize.k8s", "env_list"),
+    "finish_pod_spec": ("flyte._serialize.k8s", "finish_pod_spec"),
+    "label_value": ("flyte._serialize.k8s", "label_value"),
+    "object_metadata": ("flyte._serialize.k8s", "object_metadata"),
+    "replica_pod_template": ("flyte._serialize.k8s", "replica_pod_template"),
+    "resolve_image_uri": ("flyte._serialize.k8s", "resolve_image_uri"),
+    "task_pod": ("flyte._serialize.k8s", "task_pod"),
 }
 
 

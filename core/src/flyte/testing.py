@@ -9,6 +9,9 @@ fixtures are available in any test suite:
 * ``local_store``: a temporary local store (``FLYTE_HOME`` / ``FLYTE_LOCAL_STORE`` pointed into
   the test's ``tmp_path``); yields the database path.
 
+:func:`validate_custom_resource` checks a plugin's custom resource strictly against the
+operator's CRD (unknown fields are errors; needs ``jsonschema``, the ``testing`` extra).
+
 Outside pytest use :func:`isolated_plugins` and :func:`fake_distribution` directly.
 """
 
@@ -22,16 +25,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional
 
+from flyte._crd import CRDValidationError, crd_errors, validate_custom_resource
+
 if TYPE_CHECKING:
     from flyte._plugins.manager import FlytePluginManager
     from flyte._plugins.registry import _Registry
 
 __all__ = [
+    "CRDValidationError",
     "PluginSandbox",
+    "crd_errors",
     "fake_distribution",
     "fresh_plugin_registry",
     "isolated_plugins",
     "local_store",
+    "validate_custom_resource",
 ]
 
 

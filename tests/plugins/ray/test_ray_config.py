@@ -134,7 +134,8 @@ def test_job_config_validation(kwargs, field):
 def test_entry_point_names_the_config_class_and_resolves():
     eps = [ep for ep in md.entry_points(group="flyte.plugins.tasks") if ep.value == "flyteplugins.ray._hooks"]
     assert [ep.name for ep in eps] == ["flyteplugins.ray.config.RayJobConfig"]
-    from flyte._plugins.registry import entry_point_name, resolve_task_class
+    from flyte._plugins.registry import entry_point_name
+    from flyte._plugins.resolve import resolve_task_class
 
     # The re-exported name is the same class, so both spellings find the entry point.
     assert entry_point_name(RayJobConfig) == "flyteplugins.ray.config.RayJobConfig"

@@ -309,22 +309,26 @@ def test_custom_config_is_the_flyteidl_ray_job():
     assert cc["rayCluster"]["workerGroupSpec"][0]["groupName"] == "w"
 
 
-def test_kubernetes_hook_returns_the_ray_job_for_ray_tasks_only():
+def test_kubernetes_objects_handler_gives_the_ray_job_for_ray_tasks_only():
     import ray_tasks
-    from flyte._plugins.manager import get_plugin_manager
+    from flyte._serialize.k8s import task_manifests
+    from flyte.extend import TaskPluginRegistry
     from flyte.models import SerializationContext
+    from flyteplugins.ray.task import RayFunctionTask
 
-    objs = get_plugin_manager().kubernetes_objects(ray_tasks.fan_out, SerializationContext(version="v1"), SETTINGS)
+    objs = task_manifests(ray_tasks.fan_out, SerializationContext(version="v1"), SETTINGS)
     assert [o["kind"] for o in objs] == ["RayJob"]
     validate_custom_resource(objs[0], CRD)
     assert objs[0] == ray_job_for_task(ray_tasks.fan_out, SerializationContext(version="v1"), SETTINGS)
+    # The handler is the Ray task class's: registered with it, never looked up for other tasks.
+    assert TaskPluginRegistry.handler(RayFunctionTask, "kubernetes_objects") is not None
     plain = flyte.TaskEnvironment(name="plain_k8s")
 
     @plain.task
     def p() -> int:
         return 1
 
-    assert get_plugin_manager().kubernetes_objects(p, SerializationContext(), SETTINGS) == []
+    assert TaskPluginRegistry.handler(type(p), "kubernetes_objects") is None
 
 
 def test_deploy_dry_run_writes_a_valid_ray_job(tmp_path: Path):
@@ -344,3 +348,27 @@ def test_deploy_dry_run_writes_a_valid_ray_job(tmp_path: Path):
     for doc in jobs:
         validate_custom_resource(doc, CRD)
         assert doc["spec"]["entrypoint"].startswith("flyte-execute ")
+
+
+def test_ray_job_metadata_is_the_shared_object_metadata():
+    import ray_tasks
+    from flyte.extend import object_metadata
+    from flyte.models import SerializationContext
+
+    sctx = SerializationContext(version="v2", project="ml", domain="prod")
+    labelled = ray_tasks.fan_out.override(
+        pod_template=flyte.PodTemplate(labels={"team": "ml"}, annotations={"owner": "ana"})
+    )
+    named = ray_tasks.fan_out.override(pod_template="ray-gpu-template")
+    for task in (ray_tasks.fan_out, labelled, named):
+        job = ray_job_for_task(task, sctx, SETTINGS)
+        validate_custom_resource(job, CRD)
+        assert job["metadata"] == object_metadata(task, sctx, max_name=47, dns1035=True)
+        assert job["metadata"]["namespace"] == "ml-prod"
+    job = ray_job_for_task(labelled, sctx, SETTINGS)
+    assert job["metadata"]["labels"]["team"] == "ml" and job["metadata"]["annotations"] == {"owner": "ana"}
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]
+    assert head["metadata"] == {"labels": {"team": "ml"}, "annotations": {"owner": "ana"}}  # and on the pods
+    named_job = ray_job_for_task(named, sctx, SETTINGS)
+    assert named_job["metadata"]["annotations"] == {"flyte.org/pod-template-name": "ray-gpu-template"}
+    assert "metadata" not in named_job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]

@@ -7,9 +7,13 @@ itself on every run.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Type
 
 from flyte._plugins.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from flyte._plugins.registry import _Registry
+    from flyte.types import TypeEngine
 
 __all__ = ["PLAIN_CONFIG_TYPE", "flyte_register_task_plugins", "flyte_register_type_transformers"]
 
@@ -18,7 +22,7 @@ PLAIN_CONFIG_TYPE = type(None)
 
 
 @hookimpl(tryfirst=True)
-def flyte_register_task_plugins(registry: Any) -> None:
+def flyte_register_task_plugins(registry: "_Registry") -> None:
     """Plain Python tasks: ``plugin_config=None`` -> ``AsyncFunctionTaskTemplate``."""
     from flyte._task import AsyncFunctionTaskTemplate
 
@@ -26,7 +30,7 @@ def flyte_register_task_plugins(registry: Any) -> None:
 
 
 @hookimpl(tryfirst=True)
-def flyte_register_type_transformers(engine: Any) -> None:
+def flyte_register_type_transformers(engine: "Type[TypeEngine]") -> None:
     """The built-in transformers (primitives, containers, files, dataframes, ...)."""
     from flyte.types import _builtins
 

@@ -16,7 +16,12 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-__all__ = ["Distribution", "EntryPoint", "scan_entry_points"]
+__all__ = ["Distribution", "EntryPoint", "entry_point_name", "scan_entry_points"]
+
+
+def entry_point_name(config_type: type) -> str:
+    """The ``flyte.plugins.tasks`` entry-point name that serves ``config_type``: ``module.QualName``."""
+    return f"{config_type.__module__}.{config_type.__qualname__}"
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,14 @@ module (or object) with functions of the same names decorated with :data:`hookim
 
 An implementation may accept a subset of a hook's parameters (pluggy passes only those it
 names), so adding a parameter to a hook later breaks no plugin. A function whose name starts
-with ``flyte_`` but matches no hook below is an error at registration time, naming it: a typo
-never goes silently unused.
+with ``flyte_`` but matches no hook below, or that names a parameter its hook does not have, is
+an error at registration time naming the plugin, the hook and what is allowed: a typo never goes
+silently unused.
+
+What a task type does at serialization time (its container command, its Kubernetes objects) is
+not a hook called for every task: it is a *handler* registered with the task class
+(``registry.register(config_type, plugin, container_command=..., kubernetes_objects=...)``),
+looked up by the task's class, so one plugin never sees another plugin's tasks.
 
 Hooks marked *historic* are replayed: a plugin registered after the hook was called (for
 example a task plugin imported on first use) is called at once with the same arguments, so
@@ -24,9 +30,13 @@ these same hooks in :mod:`flyte._plugins.builtin`.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Protocol, Type
 
 import pluggy
+
+if TYPE_CHECKING:
+    from flyte._plugins.registry import _Registry
+    from flyte.types import TypeEngine
 
 __all__ = [
     "PROJECT_NAME",
@@ -35,8 +45,8 @@ __all__ = [
     "flyte_register_task_plugins",
     "flyte_register_type_transformers",
     "flyte_register_app_types",
-    "flyte_task_container_args",
-    "flyte_kubernetes_objects",
+    "AppTypeRegistry",
+    "REMOVED_HOOKS",
 ]
 
 PROJECT_NAME = "flyte"
@@ -52,8 +62,22 @@ implementations, ``wrapper=True`` for a generator wrapping the other implementat
 """
 
 
+REMOVED_HOOKS = {
+    "flyte_task_container_args": "container_command",
+    "flyte_kubernetes_objects": "kubernetes_objects",
+}
+"""Hooks of earlier versions, now handlers registered with the task class (hook -> handler)."""
+
+
+class AppTypeRegistry(Protocol):
+    """What ``flyte_register_app_types`` receives: a registry of app environment types."""
+
+    def register(self, config_type: Type[Any], app_type: Type[Any]) -> None:
+        """Serve app environments configured by ``config_type`` objects with ``app_type``."""
+
+
 @hookspec(historic=True)
-def flyte_register_task_plugins(registry: Any) -> None:
+def flyte_register_task_plugins(registry: "_Registry") -> None:
     """Register task types: map a ``plugin_config`` type to a ``TaskTemplate`` subclass.
 
     **When:** once per process, the first time a task class is resolved for an environment
@@ -66,14 +90,17 @@ def flyte_register_task_plugins(registry: Any) -> None:
             ``registry.register(config_type=MyConfig, plugin=MyTask)`` for each task type;
             ``MyTask`` must subclass ``flyte.extend.TaskTemplate`` (usually
             ``AsyncFunctionTaskTemplate``). Registering a config type that another plugin
-            already registered raises ``flyte.errors.PluginError`` naming both.
+            already registered raises ``flyte.errors.PluginError`` naming both. The task
+            type's handlers go with it: ``container_command=fn(task, sctx)`` and
+            ``kubernetes_objects=fn(task, sctx, settings)``, called for tasks of ``MyTask``
+            (and its subclasses) only.
 
     **Returns:** nothing (return values are ignored).
     """
 
 
 @hookspec(historic=True)
-def flyte_register_type_transformers(engine: Any) -> None:
+def flyte_register_type_transformers(engine: "Type[TypeEngine]") -> None:
     """Register type transformers that convert Python values to and from Flyte literals.
 
     **When:** once per process, before the type engine converts its first value (the built-in
@@ -90,57 +117,17 @@ def flyte_register_type_transformers(engine: Any) -> None:
 
 
 @hookspec(historic=True)
-def flyte_register_app_types(registry: Any) -> None:
+def flyte_register_app_types(registry: AppTypeRegistry) -> None:
     """Register app (serving) environment types for the serve/app path.
 
-    **When:** once per process, the first time an app environment type is looked up (when an
-    ``AppEnvironment`` is created, deployed or served). Historic, as above.
+    **When:** reserved for the app layer: called through
+    ``FlytePluginManager.register_app_types(registry)`` by whatever owns the app type registry,
+    once per registry, the first time an app environment type is looked up. The core has no app
+    type registry of its own, so nothing in the core calls it. Historic, as above.
 
     **Parameters:**
-        registry: the app type registry of the serving layer. Call
-            ``registry.register(config_type=MyAppConfig, app_type=MyAppEnvironment)`` (the
-            registry's own documentation names what it accepts).
+        registry: the app type registry of the serving layer (an :class:`AppTypeRegistry`).
+            Call ``registry.register(config_type=MyAppConfig, app_type=MyAppEnvironment)``.
 
     **Returns:** nothing (return values are ignored).
-    """
-
-
-@hookspec(firstresult=True)
-def flyte_task_container_args(task: Any, sctx: Any) -> Optional[List[str]]:
-    """Override the container command of a task.
-
-    **When:** each time a task is serialized for a container (deploy, dry run, or the local
-    container entrypoint), before falling back to the task's own ``container_args(sctx)``.
-
-    **Parameters:**
-        task: the ``TaskTemplate`` being serialized.
-        sctx: the ``flyte.models.SerializationContext`` of this serialization.
-
-    **Returns:** the full argument list (``["python", "-m", ...]``) to use instead of the
-    task's own, or ``None`` to leave the task alone. ``firstresult``: the first
-    implementation returning a list wins and the others are not called.
-    """
-
-
-@hookspec
-def flyte_kubernetes_objects(task: Any, sctx: Any, settings: Any) -> Optional[List[Dict[str, Any]]]:
-    """Contribute Kubernetes objects to emit for a task at deploy or dry-run time.
-
-    **When:** each time a task is turned into Kubernetes manifests (``flyte deploy``, dry
-    runs, the Kubernetes controller). Plugins use it to add their custom resources
-    (``RayJob``, ``SparkApplication``, ``PyTorchJob``) or supporting objects (a
-    ``ConfigMap``, a ``Service``). Implementations should answer only for tasks they own
-    (check ``isinstance(task, MyTask)``) and return ``None`` otherwise.
-
-    **Parameters:**
-        task: the ``TaskTemplate`` being deployed.
-        sctx: the ``flyte.models.SerializationContext`` (image, version, code bundle).
-        settings: the project's Kubernetes mapping settings, a
-            ``flyte._serialize.k8s_settings.K8sSettings`` (device labels, resource names,
-            default requests; ``settings.resource_name("GPU")``, ``settings.device_value(...)``).
-
-    **Returns:** a list of plain ``dict`` Kubernetes objects (``apiVersion``, ``kind``,
-    ``metadata``, ``spec``) with no ``None`` values, or ``None``. The results of all
-    implementations are concatenated in call order. When any implementation returns objects
-    for a task, they replace the task's plain ``Pod``.
     """

@@ -5,7 +5,7 @@ Three entry-point groups are read, each listed at most once per process:
 * ``flyte.plugins.tasks``: each entry point is *named* by the fully qualified name of the
   config class it serves (``flyteplugins.ray.config.RayJobConfig``) and points at the module
   implementing the hooks. It is imported only when a task with that config type is first
-  resolved (:func:`flyte._plugins.registry.resolve_task_class`).
+  resolved (:func:`flyte._plugins.resolve.resolve_task_class`).
 * ``flyte.plugins.types``: each entry point names a module or a no-argument callable that
   registers type transformers; all are loaded by :func:`load_type_plugins`, at
   ``flyte.init(load_plugin_type_transformers=True)`` or at the first type lookup that misses.
@@ -35,13 +35,17 @@ import sys
 import threading
 import types
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Type
 
 import pluggy
 
 from flyte._plugins import hookspecs
-from flyte._plugins.entry_points import EntryPoint, scan_entry_points
+from flyte._plugins.entry_points import EntryPoint, entry_point_name, scan_entry_points
 from flyte.errors import PluginError
+
+if TYPE_CHECKING:
+    from flyte._plugins.registry import _Registry
+    from flyte.types import TypeEngine
 
 __all__ = [
     "CLI_GROUP",
@@ -232,11 +236,15 @@ class FlytePluginManager:
                 return self._pm.get_name(plugin) or ""
             label = name or _plugin_label(plugin)
             self._check_names(plugin, label)
+            self._check_parameters(plugin, label)
             try:
                 registered = self._pm.register(plugin, name=name)
             except PluginError:
                 self._safe_unregister(plugin)
                 raise
+            except pluggy.PluginValidationError as e:
+                self._safe_unregister(plugin)
+                raise PluginError(f"plugin {label}: invalid hook implementation: {e}") from e
             except Exception as e:
                 self._safe_unregister(plugin)
                 raise PluginError(f"plugin {label} failed to register: {type(e).__name__}: {e}") from e
@@ -249,12 +257,47 @@ class FlytePluginManager:
                 continue
             if self._pm.parse_hookimpl_opts(plugin, attr) is None:
                 continue
+            handler = hookspecs.REMOVED_HOOKS.get(attr)
+            if handler is not None:
+                raise PluginError(
+                    f"plugin {label}: {attr!r} is no longer a hook; a task type's {handler} is a handler "
+                    f"registered with its task class: registry.register(config_type=..., plugin=MyTask, "
+                    f"{handler}=fn) in flyte_register_task_plugins (known hooks: {', '.join(known)})"
+                )
             close = difflib.get_close_matches(attr, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise PluginError(
                 f"plugin {label}: hook implementation {attr!r} matches no flyte hook{hint} "
                 f"(known hooks: {', '.join(known)})"
             )
+
+    def _check_parameters(self, plugin: Any, label: str) -> None:
+        """Each implementation may name only parameters its hook has (pluggy checks this too; the
+        error here names the plugin, the hook and the allowed parameters)."""
+        for attr in _hook_names():
+            member = getattr(plugin, attr, None)
+            if member is None or not inspect.isroutine(member):
+                continue
+            allowed = list(inspect.signature(getattr(hookspecs, attr)).parameters)
+            try:
+                params = inspect.signature(member).parameters
+            except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+                continue
+            bad = [
+                p for p, v in params.items()
+                if p not in allowed and p not in ("self", "cls")
+                and v.kind not in (v.VAR_POSITIONAL, v.VAR_KEYWORD) and v.default is v.empty
+            ]
+            if bad:
+                hints = []
+                for p in bad:
+                    close = difflib.get_close_matches(p, allowed, n=1)
+                    hints.append(f"{p!r} (did you mean {close[0]!r}?)" if close else repr(p))
+                raise PluginError(
+                    f"plugin {label}: hook implementation {attr}({', '.join(params)}) has parameter(s) "
+                    f"{', '.join(hints)} that the hook does not pass; {attr} accepts any of: "
+                    f"{', '.join(allowed)}"
+                )
 
     def _safe_unregister(self, plugin: Any) -> None:
         try:
@@ -264,11 +307,16 @@ class FlytePluginManager:
             pass
 
     def check_pending(self) -> None:
-        """Raise :class:`flyte.errors.PluginError` if any registered implementation has no hook."""
+        """Raise :class:`flyte.errors.PluginError` if any registered implementation has no hook,
+        naming the plugin, the implementation and the known hooks."""
         try:
             self._pm.check_pending()
         except pluggy.PluginValidationError as e:
-            raise PluginError(str(e)) from e
+            plugin = getattr(e, "plugin", None)
+            label = (self._pm.get_name(plugin) if plugin is not None else None) or _plugin_label(plugin)
+            raise PluginError(
+                f"plugin {label}: {e} (known hooks: {', '.join(_hook_names())})"
+            ) from e
 
     def is_registered(self, plugin: Any) -> bool:
         """True when ``plugin`` (the module or object) is registered."""
@@ -298,30 +346,20 @@ class FlytePluginManager:
             self._historic_done.add(key)
             getattr(self._pm.hook, hook_name).call_historic(kwargs=kwargs)
 
-    def register_task_plugins(self, registry: Any) -> None:
+    def register_task_plugins(self, registry: "_Registry") -> None:
         """Call ``flyte_register_task_plugins(registry)`` once for this registry (historic)."""
         self._call_historic_once("flyte_register_task_plugins", registry=registry)
 
-    def register_type_transformers(self, engine: Any) -> None:
+    def register_type_transformers(self, engine: "Type[TypeEngine]") -> None:
         """Call ``flyte_register_type_transformers(engine)`` once for this engine (historic)."""
         self._call_historic_once("flyte_register_type_transformers", engine=engine)
 
-    def register_app_types(self, registry: Any) -> None:
-        """Call ``flyte_register_app_types(registry)`` once for this registry (historic)."""
+    def register_app_types(self, registry: hookspecs.AppTypeRegistry) -> None:
+        """Call ``flyte_register_app_types(registry)`` once for this registry (historic).
+
+        Reserved for the app layer, which owns the app type registry; the core calls it nowhere.
+        """
         self._call_historic_once("flyte_register_app_types", registry=registry)
-
-    def task_container_args(self, task: Any, sctx: Any) -> Optional[List[str]]:
-        """The container args a plugin imposes on ``task``, or None (then use the task's own)."""
-        result = self._pm.hook.flyte_task_container_args(task=task, sctx=sctx)
-        return list(result) if result is not None else None
-
-    def kubernetes_objects(self, task: Any, sctx: Any, settings: Any) -> List[Dict[str, Any]]:
-        """All Kubernetes objects the plugins contribute for ``task``, concatenated."""
-        out: List[Dict[str, Any]] = []
-        for result in self._pm.hook.flyte_kubernetes_objects(task=task, sctx=sctx, settings=settings):
-            if result:
-                out.extend(result)
-        return out
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -387,8 +425,6 @@ class FlytePluginManager:
 
         Returns the names of the entry points loaded successfully (empty when none matches).
         """
-        from flyte._plugins.registry import entry_point_name
-
         available = self.task_entry_points()
         loaded: List[str] = []
         if not available:

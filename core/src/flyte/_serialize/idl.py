@@ -113,17 +113,6 @@ def image_uri(task: "TaskTemplate", sctx: Optional["SerializationContext"] = Non
         raise ValidationError("image", repr(task.image), f"an image with a URI ({e})", owner=_owner(task)) from e
 
 
-def _container_args(task: "TaskTemplate", sctx: "SerializationContext") -> List[str]:
-    from flyte._plugins.manager import get_plugin_manager
-
-    args = get_plugin_manager().task_container_args(task, sctx)
-    if args is None:
-        args = task.container_args(sctx)
-    if not isinstance(args, (list, tuple)) or not all(isinstance(a, str) for a in args):
-        raise ValidationError("container_args", args, "a list of strings", owner=_owner(task))
-    return list(args)
-
-
 def _key_values(values: Optional[Dict[str, str]]) -> List[Any]:
     from flyteidl2.core import literals_pb2
 
@@ -133,11 +122,12 @@ def _key_values(values: Optional[Dict[str, str]]) -> List[Any]:
 def _container(task: "TaskTemplate", sctx: "SerializationContext", config: Dict[str, str]) -> "tasks_pb2.Container":
     from flyteidl2.core import tasks_pb2
 
+    from flyte._serialize.container import container_command
     from flyte._serialize.resources import get_proto_resources
 
     kwargs: Dict[str, Any] = dict(
         image=image_uri(task, sctx),
-        args=_container_args(task, sctx),
+        args=container_command(task, sctx),
         env=_key_values(task.env_vars),
         config=_key_values(config),
     )
@@ -338,9 +328,9 @@ def _k8s_pod(task: "TaskTemplate", sctx: "SerializationContext") -> "tasks_pb2.K
 def serialize_task(task: "TaskTemplate", sctx: "SerializationContext") -> "tasks_pb2.TaskTemplate":
     """The flyteidl2 ``TaskTemplate`` of ``task`` under ``sctx`` (project, domain, version, paths).
 
-    The container's args come from the ``flyte_task_container_args`` hook when a plugin answers,
-    else from ``task.container_args(sctx)``. A ``PodTemplate`` makes a ``k8s_pod`` holding the
-    container; a SQL task (``task.sql(sctx)``) has no container.
+    The container's args come from :func:`flyte._serialize.container.container_command` (the task
+    type's ``container_command`` handler, else ``task.container_args(sctx)``). A ``PodTemplate``
+    makes a ``k8s_pod`` holding the container; a SQL task (``task.sql(sctx)``) has no container.
     """
     from flyteidl2.core import identifier_pb2, tasks_pb2
 

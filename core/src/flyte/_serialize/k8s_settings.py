@@ -257,6 +257,21 @@ class K8sSettings:
             kwargs[key] = value
         return cls(**kwargs)
 
+    @classmethod
+    def coerce(cls, settings: "K8sSettings | Mapping[str, Any] | None", *, owner: Optional[str] = None) -> "K8sSettings":
+        """``settings`` as a ``K8sSettings``: itself; a mapping read like the ``kubernetes:``
+        section (:meth:`from_config`); None the configured settings of this process
+        (:func:`current_settings`). Anything else raises ``TypeValidationError`` naming ``owner``."""
+        if settings is None:
+            return current_settings()
+        if isinstance(settings, K8sSettings):
+            return settings
+        if isinstance(settings, Mapping):
+            return cls.from_config(settings)
+        raise TypeValidationError(
+            "settings", settings, "a K8sSettings, a mapping of settings or None", owner=owner
+        )
+
     def with_overrides(self, **changes: Any) -> "K8sSettings":
         """A copy with some settings replaced (validated like the constructor)."""
         return replace(self, **changes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List
 
 try:
     from flyte.extend import hookimpl, require_core
@@ -16,23 +16,24 @@ except ImportError as e:  # the published flyte SDK has neither: name both distr
 # Checked when the plugin is first used (this module loads with its first task or type).
 require_core("flyte-plugin-ray", ">=0.1,<0.2", package="flyteplugins.ray")
 
+if TYPE_CHECKING:
+    from flyte.extend import K8sSettings
+    from flyte.models import SerializationContext
 
-@hookimpl
-def flyte_register_task_plugins(registry: Any) -> None:
-    """Serve ``RayJobConfig`` environments with ``RayFunctionTask``."""
-    from flyteplugins.ray.config import RayJobConfig
     from flyteplugins.ray.task import RayFunctionTask
 
-    registry.register(config_type=RayJobConfig, plugin=RayFunctionTask)
 
-
-@hookimpl
-def flyte_kubernetes_objects(task: Any, sctx: Any, settings: Any) -> Optional[List[Dict[str, Any]]]:
-    """A KubeRay ``RayJob`` for each Ray task; None for tasks of other types."""
-    from flyteplugins.ray.task import RayFunctionTask
-
-    if not isinstance(task, RayFunctionTask):
-        return None
+def kubernetes_objects(task: "RayFunctionTask", sctx: "SerializationContext", settings: "K8sSettings") -> List[Dict[str, Any]]:
+    """The KubeRay ``RayJob`` of a Ray task (the registry calls this for Ray tasks only)."""
     from flyteplugins.ray.k8s import ray_job_for_task
 
     return [ray_job_for_task(task, sctx, settings)]
+
+
+@hookimpl
+def flyte_register_task_plugins(registry: Any) -> None:  # flyte.extend.TaskPluginRegistry
+    """Serve ``RayJobConfig`` environments with ``RayFunctionTask``, a ``RayJob`` on Kubernetes."""
+    from flyteplugins.ray.config import RayJobConfig
+    from flyteplugins.ray.task import RayFunctionTask
+
+    registry.register(config_type=RayJobConfig, plugin=RayFunctionTask, kubernetes_objects=kubernetes_objects)

@@ -254,7 +254,7 @@ class JobSubmissionSession(RaySession):
     async def execute(self, task: Any, kwargs: Dict[str, Any]) -> Any:
         import flyte
         from flyte import storage
-        from flyte._plugins.manager import get_plugin_manager
+        from flyte.extend import container_command
         from flyte._serialize.io import read_error, read_outputs, write_inputs
         from flyte.models import SerializationContext
 
@@ -271,9 +271,7 @@ class JobSubmissionSession(RaySession):
         outputs_prefix = storage.join(work, "outputs")
         root_dir = _module_root(task) or os.getcwd()
         sctx = SerializationContext(input_path=inputs, output_path=outputs_prefix, interpreter_path=sys.executable, root_dir=root_dir)
-        command = get_plugin_manager().task_container_args(task, sctx)
-        if command is None:
-            command = task.container_args(sctx)
+        command = container_command(task, sctx)
         # A cluster started from a virtual environment that was not activated (`.venv/bin/ray
         # start` on a laptop) lacks the environment's scripts on PATH; this interpreter's folder
         # goes first. On a remote cluster that folder does not exist and changes nothing.

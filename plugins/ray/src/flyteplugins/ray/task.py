@@ -200,7 +200,7 @@ class RayFunctionTask(AsyncFunctionTaskTemplate):
         from flyteidl2.plugins import ray_pb2
         from google.protobuf import json_format, struct_pb2
 
-        from flyte._serialize.resources import get_proto_extended_resources, get_proto_resources
+        from flyte.extend import get_proto_extended_resources, get_proto_resources
         from flyteplugins.ray.config import start_param_str
         from flyteplugins.ray.k8s import HEAD_CONTAINER, WORKER_CONTAINER, group_pod_spec
 

@@ -1,4 +1,4 @@
-"""Tasks as Kubernetes objects: the pod of a plain task, and the per-container helpers plugins reuse.
+"""Generic pod helpers: names, container resources, pod spec edits and checks.
 
 Every function here is pure: it takes values (resources, devices, secrets, a pod spec dict) and
 returns new plain dicts in Kubernetes' camelCase wire form, never mutating its arguments, never
@@ -10,15 +10,7 @@ emitting ``None`` values or a ``creationTimestamp``. The rules are those of ``K8
 * :func:`apply_shm`: shared memory (rule 4); :func:`apply_secrets`, :func:`env_list`: secrets as
   references and environment variables (rule 7);
 * :func:`merge_pod_template`: the user's pod template as the base of the pod (rule 6);
-* :func:`task_pod_spec`, :func:`task_pod`, :func:`task_manifests`: all of it for one task.
-
-A plugin builds its pod templates (a Ray worker group, a Spark executor) with the same helpers::
-
-    spec = merge_pod_template(user_spec, "ray-worker", {
-        "name": "ray-worker", "image": image,
-        "resources": container_resources(group.requests, settings, owner="worker group 'gpu'"),
-    })
-    spec = add_node_affinity(spec, device_scheduling(device, settings)[0])
+* :func:`check_no_nulls`, :func:`check_no_secret_values`: what every emitted object must pass.
 """
 
 from __future__ import annotations
@@ -29,14 +21,13 @@ import re
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from flyte._pod import PRIMARY_CONTAINER_DEFAULT_NAME
-from flyte._serialize.devices import check_single_pod, device_resources, device_scheduling, tpu_host_count
-from flyte._serialize.k8s_settings import K8sSettings, check_label_value, current_settings
+from flyte._serialize.devices import device_resources, device_scheduling, tpu_host_count  # noqa: F401 (re-exported)
+from flyte._serialize.k8s_settings import K8sSettings
 from flyte.errors import TypeValidationError, ValidationError
 
 if TYPE_CHECKING:
     from flyte._resources import Resources
     from flyte._secret import Secret
-    from flyte.models import SerializationContext
 
 __all__ = [
     "SECRETS_VOLUME_NAME",
@@ -60,9 +51,6 @@ __all__ = [
     "resolve_image_uri",
     "secret_k8s_name",
     "task_container_name",
-    "task_manifests",
-    "task_pod",
-    "task_pod_spec",
     "tpu_host_count",
 ]
 
@@ -82,13 +70,21 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def dns_label(name: str, max_length: int = 63) -> str:
+def dns_label(name: str, max_length: int = 63, *, dns1035: bool = False) -> str:
     """A DNS-1123 label made from ``name`` (pod and container names): lower-case letters, digits and
     ``-``, starting and ending alphanumeric, at most ``max_length`` characters. Every other character
-    becomes ``-``; a name that must be shortened keeps a hash of the original, so it stays unique."""
+    becomes ``-``; a name that must be shortened keeps a hash of the original, so it stays unique.
+
+    ``dns1035=True`` also makes it start with a letter (a DNS-1035 label, what Services and many
+    operators' custom resources require): a name starting with a digit gets the prefix ``r-``.
+    """
+    if max_length < 10:
+        raise ValidationError("max_length", max_length, "at least 10 (room for a hash)", owner="dns_label")
     text = re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-") or "task"
     if len(text) > max_length:
         text = f"{text[: max_length - 9].rstrip('-')}-{_short_hash(str(name))}"
+    if dns1035 and not text[0].isalpha():
+        return dns_label(f"r-{name}", max_length)
     return text
 
 
@@ -491,147 +487,3 @@ def task_container_name(task: Any) -> str:
     if isinstance(template, PodTemplate):
         return template.primary_container_name
     return PRIMARY_CONTAINER_DEFAULT_NAME
-
-
-def _owner(task: Any) -> str:
-    return f"task {getattr(task, 'name', task)!r}"
-
-
-def _container_args(task: Any, sctx: "SerializationContext") -> List[str]:
-    from flyte._plugins.manager import get_plugin_manager
-
-    args = get_plugin_manager().task_container_args(task, sctx)
-    if args is None:
-        args = task.container_args(sctx)
-    return [str(a) for a in args]
-
-
-def task_pod_spec(
-    task: Any,
-    sctx: Optional["SerializationContext"] = None,
-    settings: Optional[K8sSettings] = None,
-    container_name: Optional[str] = None,
-) -> Dict[str, Any]:
-    """The pod spec that runs ``task``, as a plain dict.
-
-    The task's pod template (if any) is the base; its primary container gets the image, the
-    container args (a plugin's ``flyte_task_container_args`` first, else ``task.container_args``),
-    the env vars, the resources (template values kept unless the task sets them, then defaults), the
-    shared memory volume, and the secrets as references. A device adds its node affinity and
-    tolerations; an interruptible task the settings' interruptible selector, tolerations and affinity.
-    ``restartPolicy`` is ``Never`` (retries are the controller's).
-    """
-    from flyte._pod import PodTemplate
-    from flyte.models import SerializationContext
-
-    sctx = sctx or SerializationContext()
-    settings = settings or current_settings()
-    owner = _owner(task)
-    name = container_name or task_container_name(task)
-    resources = getattr(task, "resources", None)
-    device = resources.get_device() if resources is not None else None
-    if device is not None:
-        check_single_pod(device, owner=owner)
-
-    container: Dict[str, Any] = {
-        "name": name,
-        "image": resolve_image_uri(getattr(task, "image", "auto"), owner=owner),
-        "args": _container_args(task, sctx),
-    }
-    env = env_list(getattr(task, "env_vars", None))
-    if env:
-        container["env"] = env
-    task_resources = container_resources(resources, settings, owner=owner, apply_defaults=False)
-    if task_resources:
-        container["resources"] = task_resources
-
-    template = getattr(task, "pod_template", None)
-    base = template.pod_spec_dict() if isinstance(template, PodTemplate) else {}
-    spec = merge_pod_template(base, name, container)
-    primary = _container_or_fail(spec, name)
-    final = finalize_container_resources(primary.get("resources"), settings, owner=owner)
-    if final:
-        primary["resources"] = final
-    else:
-        primary.pop("resources", None)
-
-    if resources is not None:
-        spec = apply_shm(spec, name, resources.get_shared_memory())
-    spec = apply_secrets(spec, name, getattr(task, "secrets", None))
-    requirements, tolerations = device_scheduling(device, settings, owner=owner)
-    if getattr(task, "interruptible", False):
-        requirements = [*requirements, *settings.interruptible_node_affinity]
-        tolerations = [*tolerations, *settings.interruptible_tolerations]
-        if settings.interruptible_node_selector:
-            spec["nodeSelector"] = {**(spec.get("nodeSelector") or {}), **settings.interruptible_node_selector}
-    spec = add_node_affinity(spec, requirements)
-    spec = add_tolerations(spec, tolerations)
-    spec["restartPolicy"] = "Never"
-    check_no_nulls(spec, owner=owner)
-    check_no_secret_values(spec, getattr(task, "secrets", None), owner=owner)
-    return spec
-
-
-def task_pod(
-    task: Any, sctx: Optional["SerializationContext"] = None, settings: Optional[K8sSettings] = None
-) -> Dict[str, Any]:
-    """The ``Pod`` (``apiVersion: v1``) that runs a plain task: metadata name from the task name
-    (:func:`dns_label`), labels and annotations of the task's pod template plus flyte's own labels,
-    and :func:`task_pod_spec` as the spec."""
-    from flyte._pod import PodTemplate
-    from flyte.models import SerializationContext
-
-    sctx = sctx or SerializationContext()
-    owner = _owner(task)
-    labels: Dict[str, str] = {}
-    annotations: Dict[str, str] = {}
-    template = getattr(task, "pod_template", None)
-    if isinstance(template, PodTemplate):
-        labels.update(template.labels or {})
-        annotations.update(template.annotations or {})
-    elif isinstance(template, str):
-        # A named template lives in the cluster; record it for the controller that resolves it.
-        annotations["flyte.org/pod-template-name"] = template
-    for key, value in labels.items():
-        check_label_value(f"pod_template.labels[{key!r}]", value, owner=owner)
-    labels["app.kubernetes.io/managed-by"] = "flyte"
-    labels["flyte.org/task"] = label_value(task.name)
-    if getattr(task, "parent_env_name", None):
-        labels["flyte.org/environment"] = label_value(task.parent_env_name)
-    if sctx.version:
-        labels["flyte.org/version"] = label_value(sctx.version)
-    metadata: Dict[str, Any] = {"name": dns_label(task.name), "labels": {k: v for k, v in labels.items() if v}}
-    if sctx.project:
-        metadata["namespace"] = dns_label(f"{sctx.project}-{sctx.domain}" if sctx.domain else sctx.project)
-    if annotations:
-        metadata["annotations"] = annotations
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": task_pod_spec(task, sctx, settings)}
-    return check_no_nulls(pod, owner=owner)
-
-
-def task_manifests(
-    task: Any, sctx: Optional["SerializationContext"] = None, settings: Optional[K8sSettings] = None
-) -> List[Dict[str, Any]]:
-    """The Kubernetes objects that run ``task``.
-
-    Plugins are asked first (hook ``flyte_kubernetes_objects``): when any returns objects, those are
-    the task's manifests, replacing the plain ``Pod`` (a Ray task is one ``RayJob``, whose pods the
-    operator creates). A plugin that needs the ``Pod`` as well includes :func:`task_pod`'s result in
-    its list. Otherwise the result is ``[task_pod(task, sctx, settings)]``. Every object is checked
-    for nulls and for secret values.
-    """
-    from flyte._plugins.manager import get_plugin_manager
-    from flyte.models import SerializationContext
-
-    sctx = sctx or SerializationContext()
-    settings = settings or current_settings()
-    owner = _owner(task)
-    objects = get_plugin_manager().kubernetes_objects(task, sctx, settings)
-    if not objects:
-        objects = [task_pod(task, sctx, settings)]
-    for obj in objects:
-        if not isinstance(obj, dict) or "kind" not in obj or "apiVersion" not in obj:
-            raise TypeValidationError("kubernetes object", obj, "a dict with apiVersion and kind", owner=owner)
-        check_no_nulls(obj, owner=owner)
-        check_no_secret_values(obj, getattr(task, "secrets", None), owner=owner)
-    return objects
