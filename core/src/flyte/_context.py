@@ -40,6 +40,6 @@ def raw_data_path() -> str:
     state = current_run_state.get()
     if state is not None:
         return state.raw_data_path
-    from flyte._initialize import get_config
+    from flyte._config import get_config
 
     return get_config().default_raw_data_path()

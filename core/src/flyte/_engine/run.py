@@ -315,7 +315,7 @@ class _Runner:
         self.run = Syncified(self._run, name="flyte.run")
 
     async def _run(self, task: Any, *args: Any, **kwargs: Any) -> Run:
-        from flyte._initialize import get_config
+        from flyte._config import get_config
         from flyte._task import TaskTemplate
 
         if not isinstance(task, TaskTemplate):
