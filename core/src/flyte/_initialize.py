@@ -18,7 +18,7 @@ from flyte._config import (
     Config,
     _read_config_file,
     _resolve,
-    default_home,
+    default_home,  # noqa: F401 - importable from here as before the split
     find_config_file,
     get_config,
     reset_config,
