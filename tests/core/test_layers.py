@@ -9,16 +9,16 @@ is still a cycle here, because that is how cycles grow unnoticed.
 from __future__ import annotations
 
 import configparser
-import contextlib
-import io
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import Dict, Iterable, List, Set, Tuple
 
 import grimp
+import importlinter  # noqa: F401 - a declared test dependency (requirements-dev.txt): fail here if missing
 import pytest
-from importlinter import cli as importlinter_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / ".importlinter"
@@ -110,10 +110,17 @@ def _layer_entries() -> List[Tuple[str, bool]]:
 
 
 def _lint(config: Path) -> Tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = importlinter_cli.lint_imports(config_filename=str(config), no_cache=True, no_logo=True)
-    return code, out.getvalue()
+    # In a child process: import-linter configures logging, which would leak into later tests.
+    code = (
+        "import sys\n"
+        "from importlinter.cli import lint_imports\n"
+        f"sys.exit(lint_imports(config_filename={str(config)!r}, no_cache=True, no_logo=True))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=config.parent, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    return out.returncode, out.stdout + out.stderr
 
 
 # -- core -------------------------------------------------------------------------------------
