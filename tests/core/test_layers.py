@@ -247,3 +247,45 @@ def test_the_checks_see_deferred_and_type_checking_imports(probe_package: Path):
     code, report = _lint(probe_package / ".importlinter")
     assert code != 0
     assert "layerprobe.low is not allowed to import layerprobe.high" in report
+
+
+# -- names that moved down a layer stay importable from where they were --------------------------
+
+
+def test_moved_names_stay_importable_from_their_old_modules():
+    import flyte._config
+    import flyte._engine.controller as controller
+    import flyte._engine.environ
+    import flyte._engine.errors
+    import flyte._engine.run as run
+    import flyte._engine.state
+    import flyte._initialize as initialize
+    import flyte._uri
+    import flyte.io._upload as upload
+    import flyte.storage as storage
+    import flyte.types._nested
+    import flyte.types._transformer
+    import flyte.types._type_engine as type_engine
+
+    assert initialize.Config is flyte._config.Config
+    assert initialize.get_config is flyte._config.get_config
+    assert initialize.find_config_file is flyte._config.find_config_file
+    assert storage.join is flyte._uri.join and storage.is_remote is flyte._uri.is_remote
+    assert storage.to_local_path is flyte._uri.to_local_path
+    assert type_engine.TypeTransformer is flyte.types._transformer.TypeTransformer
+    assert type_engine.TypeTransformerFailedError is flyte.types._transformer.TypeTransformerFailedError
+    assert upload.uploads_for is flyte.types._nested.uploads_for
+    assert upload.hashing_mode is flyte.types._nested.hashing_mode
+    assert run.RunState is flyte._engine.state.RunState
+    assert controller.error_record is flyte._engine.errors.error_record
+    assert controller.set_environ is flyte._engine.environ.set_environ
+    assert controller.Controller is flyte._engine.state.Controller
+
+
+def test_init_installs_the_configuration_that_lower_layers_read():
+    import flyte
+    import flyte._config
+
+    flyte.init(project="p-layers", domain="development")
+    assert flyte._config.get_config().project == "p-layers"
+    assert flyte.current_project() == "p-layers"
