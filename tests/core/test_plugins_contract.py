@@ -202,7 +202,7 @@ def test_the_core_registers_builtin_transformers_through_the_type_hook():
     assert engine._PICKLE_TRANSFORMER is not None
 
 
-def test_a_manager_without_the_builtin_plugin_leaves_the_engine_empty_and_says_so():
+def test_a_manager_without_the_builtin_plugin_leaves_a_fresh_engine_empty():
     engine = _fresh_engine()
     FlytePluginManager(builtins=False).register_type_transformers(engine)
     assert not engine._builtins_loaded
