@@ -248,24 +248,24 @@ def test_a_fresh_interpreter_gets_its_builtin_transformers_only_from_the_hook(tm
 def test_set_loader_replaces_the_loader_the_engine_fills_itself_from(tmp_path):
     # A fresh interpreter: the loader is process-wide, and this one registers by hand.
     assert _run_fresh(
-        "from flyte.types import TypeEngine, TypeTransformerFailedError\\n"
-        "calls = []\\n"
-        "def load(engine):\\n"
-        "    from flyte.io._register import register_io_transformers\\n"
-        "    from flyte.types._builtins import register_builtin_transformers\\n"
-        "    calls.append(engine)\\n"
-        "    register_builtin_transformers(engine)\\n"
-        "    register_io_transformers(engine)\\n"
-        "TypeEngine.set_loader(load)\\n"
-        "print(TypeEngine.get_transformer(int).name, calls == [TypeEngine])\\n",
+        "from flyte.types import TypeEngine, TypeTransformerFailedError\n"
+        "calls = []\n"
+        "def load(engine):\n"
+        "    from flyte.io._register import register_io_transformers\n"
+        "    from flyte.types._builtins import register_builtin_transformers\n"
+        "    calls.append(engine)\n"
+        "    register_builtin_transformers(engine)\n"
+        "    register_io_transformers(engine)\n"
+        "TypeEngine.set_loader(load)\n"
+        "print(TypeEngine.get_transformer(int).name, calls == [TypeEngine])\n",
         tmp_path,
     ) == "int True"
     assert "set_loader(None)" in _run_fresh(
-        "from flyte.types import TypeEngine, TypeTransformerFailedError\\n"
-        "TypeEngine.set_loader(None)\\n"
-        "try:\\n"
-        "    TypeEngine.get_transformer(int)\\n"
-        "except TypeTransformerFailedError as e:\\n"
-        "    print(e)\\n",
+        "from flyte.types import TypeEngine, TypeTransformerFailedError\n"
+        "TypeEngine.set_loader(None)\n"
+        "try:\n"
+        "    TypeEngine.get_transformer(int)\n"
+        "except TypeTransformerFailedError as e:\n"
+        "    print(e)\n",
         tmp_path,
     )
