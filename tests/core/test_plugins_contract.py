@@ -126,9 +126,26 @@ def test_an_error_inside_a_hook_during_registration_names_the_plugin(fresh_plugi
         pm.register(Broken())
 
 
-def test_the_core_registers_builtin_transformers_through_the_type_hook():
+def _fresh_engine() -> type:
+    """A TypeEngine with registries of its own: nothing registered by earlier tests shows in it."""
     from flyte.types import TypeEngine
 
+    class FreshEngine(TypeEngine):
+        _REGISTRY: dict = {}
+        _RESTRICTED_TYPES: list = []
+        _cache: dict = {}
+        _LAZY: dict = {}
+        _builtins_loaded = False
+        _builtins_loading = False
+        _plugins_loaded = False
+
+    return FreshEngine
+
+
+def test_the_core_registers_builtin_transformers_through_the_type_hook():
+    from flyte.io import DataFrame, Dir, File
+
+    engine = _fresh_engine()
     pm = FlytePluginManager(builtins=False)
     calls = []
 
@@ -139,8 +156,79 @@ def test_the_core_registers_builtin_transformers_through_the_type_hook():
 
     pm.register(Spy())
     pm.register(builtin, name="flyte.builtin")
-    pm.register_type_transformers(TypeEngine)
-    pm.register_type_transformers(TypeEngine)  # once per engine
-    assert calls == [TypeEngine]
-    assert TypeEngine._builtins_loaded
-    assert {int, str, float, bool} <= set(TypeEngine.get_available_transformers())
+    pm.register_type_transformers(engine)
+    pm.register_type_transformers(engine)  # once per engine
+    assert calls == [engine]
+    assert engine._builtins_loaded
+    # Only the hook filled this engine: turning the built-in hook into a no-op leaves it empty.
+    assert {int, str, float, bool, bytes, list, dict, File, Dir, DataFrame} <= set(engine._REGISTRY)
+    assert engine._PICKLE_TRANSFORMER is not None
+
+
+def test_a_manager_without_the_builtin_plugin_leaves_a_fresh_engine_empty():
+    engine = _fresh_engine()
+    FlytePluginManager(builtins=False).register_type_transformers(engine)
+    assert not engine._builtins_loaded
+    assert int not in engine._REGISTRY
+
+
+def _run_fresh(code: str, tmp_path: Path) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_a_fresh_interpreter_gets_its_builtin_transformers_only_from_the_hook(tmp_path):
+    # `import flyte.types` alone: the composition root (flyte/__init__) installs the loader first.
+    assert _run_fresh(
+        "from flyte.types import TypeEngine\n"
+        "print(TypeEngine.get_transformer(int).name, TypeEngine.get_transformer(str).name)\n",
+        tmp_path,
+    ) == "int str"
+    assert _run_fresh(
+        "from flyte.io import File\n"
+        "from flyte.types import TypeEngine, check_value\n"
+        "check_value(File(path='x'), File)\n"
+        "print(TypeEngine.get_transformer(File).name)\n",
+        tmp_path,
+    ) == "File"
+    # With a manager that lacks the built-in plugin there is no fallback: the engine says why.
+    assert _run_fresh(
+        "from flyte._plugins.manager import FlytePluginManager, set_plugin_manager\n"
+        "from flyte.types import TypeEngine, TypeTransformerFailedError\n"
+        "set_plugin_manager(FlytePluginManager(builtins=False))\n"
+        "try:\n"
+        "    TypeEngine.get_transformer(int)\n"
+        "except TypeTransformerFailedError as e:\n"
+        "    print('refused:', e)\n",
+        tmp_path,
+    ).startswith("refused:")
+
+
+def test_set_loader_replaces_the_loader_the_engine_fills_itself_from(tmp_path):
+    # A fresh interpreter: the loader is process-wide, and this one registers by hand.
+    assert _run_fresh(
+        "from flyte.types import TypeEngine, TypeTransformerFailedError\n"
+        "calls = []\n"
+        "def load(engine):\n"
+        "    from flyte.io._register import register_io_transformers\n"
+        "    from flyte.types._builtins import register_builtin_transformers\n"
+        "    calls.append(engine)\n"
+        "    register_builtin_transformers(engine)\n"
+        "    register_io_transformers(engine)\n"
+        "TypeEngine.set_loader(load)\n"
+        "print(TypeEngine.get_transformer(int).name, calls == [TypeEngine])\n",
+        tmp_path,
+    ) == "int True"
+    assert "set_loader(None)" in _run_fresh(
+        "from flyte.types import TypeEngine, TypeTransformerFailedError\n"
+        "TypeEngine.set_loader(None)\n"
+        "try:\n"
+        "    TypeEngine.get_transformer(int)\n"
+        "except TypeTransformerFailedError as e:\n"
+        "    print(e)\n",
+        tmp_path,
+    )

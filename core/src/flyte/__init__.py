@@ -77,6 +77,32 @@ _LAZY = {
 __all__ = sorted([*_LAZY, "__version__", "logger", "system_logger", "version"])
 
 
+def _install_type_loader() -> None:
+    """Hand the type engine its transformer loaders: the plugin framework's type hook.
+
+    This package is the composition root: the engine (a lower layer) is given the functions
+    that fill it instead of importing the plugin manager. Every ``flyte.*`` import runs this
+    module first, so the loaders are in place before any lookup; they are left where the
+    engine reads them (``flyte._transformer_loader``), so the engine itself is not imported here.
+    """
+    from flyte import _transformer_loader
+
+    def load_builtins(engine: Any) -> None:
+        from flyte._plugins.manager import get_plugin_manager
+
+        get_plugin_manager().register_type_transformers(engine)
+
+    def load_plugins() -> None:
+        from flyte._plugins.manager import load_type_plugins
+
+        load_type_plugins()
+
+    _transformer_loader.install(load_builtins, load_plugins=load_plugins)
+
+
+_install_type_loader()
+
+
 def version() -> str:
     """The version of the flyte SDK."""
     return __version__

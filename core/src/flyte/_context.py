@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 # The TaskContext of the task whose code is running in this context, or None outside tasks.
 current_task_context: ContextVar[Optional["TaskContext"]] = ContextVar("flyte_task_context", default=None)
 
-# Engine-internal state of the run this code belongs to (flyte._engine.run.RunState), or None.
+# Engine-internal state of the run this code belongs to (flyte._engine.state.RunState), or None.
 current_run_state: ContextVar[Optional[Any]] = ContextVar("flyte_run_state", default=None)
 
 # Custom context set by ``flyte.custom_context(...)`` blocks outside/inside tasks.
@@ -40,6 +40,6 @@ def raw_data_path() -> str:
     state = current_run_state.get()
     if state is not None:
         return state.raw_data_path
-    from flyte._initialize import get_config
+    from flyte._config import get_config
 
     return get_config().default_raw_data_path()

@@ -212,7 +212,7 @@ def _compute_version(plan: DeploymentPlan) -> str:
 
 
 async def _apply(plan: DeploymentPlan, dryrun: bool) -> Deployment:
-    from flyte._initialize import get_config
+    from flyte._config import get_config
     from flyte._serialize.idl import serialize_task_spec
     from flyte.models import SerializationContext
 

@@ -138,7 +138,7 @@ def _copy_dst(dst: str, is_file: bool) -> str:
 
 
 def _code_root() -> Path:
-    from flyte._initialize import get_config
+    from flyte._config import get_config
 
     return Path(get_config().root_dir)
 

@@ -176,7 +176,7 @@ class RawDataPath:
     path_rewrite: Optional[Any] = None
 
     def get_random_remote_path(self, file_name: Optional[str] = None) -> str:
-        from flyte.storage import join
+        from flyte._uri import join
 
         part = generate_random_name(16)
         return join(self.path, part, file_name) if file_name else join(self.path, part)

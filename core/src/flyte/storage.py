@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, AsyncGenerator, AsyncIterable, Dict, Optional, Union
 
+from flyte._uri import LOCAL_PROTOCOLS, is_remote, join, protocol, to_local_path
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -34,47 +36,12 @@ __all__ = [
     "to_local_path",
 ]
 
-_LOCAL_PROTOCOLS = ("file", "local", "")
 _CHUNK = 10 * 1024 * 1024
 
-
-def _protocol(path: Union[str, Path]) -> str:
-    text = str(path)
-    head, sep, _ = text.partition("://")
-    # A one-letter "protocol" is a Windows drive letter, not a URI scheme.
-    if not sep or len(head) <= 1:
-        return ""
-    return head.lower()
-
-
-def is_remote(path: Union[str, Path]) -> bool:
-    """True when ``path`` is a URI of a non-local filesystem (``s3://``, ``gs://``, ...)."""
-    return _protocol(path) not in _LOCAL_PROTOCOLS
-
-
-def to_local_path(path: Union[str, Path]) -> str:
-    """The plain filesystem path of a local path or ``file://`` URI."""
-    text = str(path)
-    proto = _protocol(text)
-    if proto in ("file", "local"):
-        return text.split("://", 1)[1]
-    if proto:
-        raise ValueError(f"{text!r} is not a local path")
-    return text
-
-
-def join(*paths: str) -> str:
-    """Join path segments; URIs keep their scheme and use ``/`` whatever the platform."""
-    parts = [str(p) for p in paths if p is not None and str(p) != ""]
-    if not parts:
-        return ""
-    first = parts[0]
-    if _protocol(first):
-        out = first.rstrip("/")
-        for p in parts[1:]:
-            out = f"{out}/{p.strip('/')}"
-        return out
-    return os.path.join(*parts)
+# The pure path helpers live in flyte._uri (importable by every layer); these names keep
+# working from here.
+_LOCAL_PROTOCOLS = LOCAL_PROTOCOLS
+_protocol = protocol
 
 
 def get_random_local_directory() -> "Path":

@@ -11,41 +11,30 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
-import threading
-import traceback
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from flyte._context import current_custom_context, current_task_context
+
+# Error records and environment handling live in their own modules; their names stay importable
+# from here.
+from flyte._engine.environ import _apply_environment, set_environ  # noqa: F401
+from flyte._engine.errors import error_record, user_error, user_traceback  # noqa: F401
+from flyte._engine.state import Controller, RunState
 from flyte.errors import (
     BaseRuntimeError,
     FlyteError,
-    RuntimeUserError,
     TaskTimeoutError,
     TraceDoesNotAllowNestedTasksError,
     TypeValidationError,
 )
 from flyte.models import ActionID, GroupData, TaskContext
 
-if TYPE_CHECKING:
-    from flyte._engine.run import RunState
-
 logger = logging.getLogger("flyte")
 
 __all__ = ["Controller", "LocalController"]
 
 _EMPTY = inspect.Parameter.empty
-
-
-class Controller(Protocol):
-    """What the SDK needs from whatever executes actions."""
-
-    async def submit(self, task: Any, args: tuple, kwargs: dict) -> Any:
-        """Run one call of ``task`` with these arguments and return its output (or raise)."""
-
-    async def cancel_all(self) -> None:
-        """Cancel everything still running."""
 
 
 @dataclass
@@ -168,42 +157,6 @@ def _dict_to_outputs(plan: _Plan, values: Dict[str, Any]) -> Any:
         return values[plan.output_names[0]]
     out = tuple(values[k] for k in plan.output_names)
     return plan.result_type(*out) if plan.result_type is not None else out
-
-
-def user_error(task_name: str, e: BaseException) -> BaseRuntimeError:
-    """The error a caller sees for an exception raised by user code, keeping its traceback."""
-    if isinstance(e, BaseRuntimeError):
-        return e
-    err = RuntimeUserError(type(e).__name__, str(e) or type(e).__name__)
-    err.__cause__ = e
-    err.traceback = user_traceback(e)  # type: ignore[attr-defined]
-    err.task_name = task_name  # type: ignore[attr-defined]
-    return err
-
-
-_FLYTE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
-
-
-def user_traceback(e: BaseException) -> str:
-    """The exception's traceback without the engine's own frames: what the user's code did."""
-    frames = [
-        f
-        for f in traceback.extract_tb(e.__traceback__)
-        if not f.filename.startswith(_FLYTE_DIR) and not f.filename.startswith(_ASYNCIO_DIR)
-    ]
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
-    lines += traceback.format_exception_only(type(e), e)
-    return "".join(lines)
-
-
-def error_record(e: BaseException) -> Dict[str, str]:
-    tb = getattr(e, "traceback", None)
-    if tb is None:
-        cause = e.__cause__ or e
-        tb = user_traceback(cause)
-    kind = getattr(e, "code", None) or type(e).__name__
-    return {"type": kind, "message": str(e), "traceback": tb}
 
 
 async def _maybe_await(v: Any) -> Any:
@@ -352,60 +305,3 @@ class LocalController:
             raise
         post_value = await _maybe_await(task.post(result))
         return result if post_value is None else post_value
-
-
-
-def _apply_environment(plan: _Plan) -> Any:
-    """Set the task's env vars and resolved secrets for the duration of one attempt.
-
-    Local tasks share this process, so the variables are process-wide while the task runs
-    (tasks of other environments running at the same moment see them too); afterwards every
-    variable set here that still holds our value gets its previous value back. Secret values
-    are never recorded anywhere.
-    """
-    values = dict(plan.env)
-    if plan.secrets:
-        from flyte._secret import resolve_secret_locally
-
-        for secret in plan.secrets:
-            if secret.as_env_var:
-                values[secret.as_env_var] = resolve_secret_locally(secret)
-    return set_environ(values)
-
-
-_env_lock = threading.Lock()
-# key -> (the value before any task set it, [(owner token, value), ...] most recent last)
-_env_owners: Dict[str, Tuple[Optional[str], list]] = {}
-
-
-def set_environ(values: Dict[str, str]) -> Any:
-    """Set environment variables; return a function undoing it.
-
-    Overlapping setters of one variable stack: the variable holds the most recent live setter's
-    value, and the value from before the first one once all are done.
-    """
-    token = object()
-    with _env_lock:
-        for k, v in values.items():
-            original, owners = _env_owners.setdefault(k, (os.environ.get(k), []))
-            owners.append((token, v))
-            os.environ[k] = v
-
-    def restore() -> None:
-        with _env_lock:
-            for k in values:
-                entry = _env_owners.get(k)
-                if entry is None:
-                    continue
-                original, owners = entry
-                owners[:] = [(t, v) for t, v in owners if t is not token]
-                if owners:
-                    os.environ[k] = owners[-1][1]
-                    continue
-                del _env_owners[k]
-                if original is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = original
-
-    return restore

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import datetime as _dt
 import enum
-import itertools
 import json
 import logging
 import os
@@ -17,16 +15,20 @@ from pathlib import Path
 from typing import Any, Dict, List, Literal, Optional, Tuple
 
 from flyte._context import current_run_state, current_task_context
+from flyte._engine.controller import LocalController
+from flyte._engine.environ import set_environ
+from flyte._engine.errors import error_record
+from flyte._engine.state import RunState, _group_var
 from flyte.errors import InitializationError, RunAbortedError, ValidationError
-from flyte.models import RawDataPath, generate_random_name
+from flyte.models import generate_random_name
 
 logger = logging.getLogger("flyte")
 
+# RunState lives in flyte._engine.state; it stays importable from here.
 __all__ = ["ActionOutputs", "ActionPhase", "Run", "RunState", "with_runcontext"]
 
 Mode = Literal["local", "remote", "hybrid"]
 
-_group_var: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("flyte_group", default=None)
 
 
 class ActionPhase(str, enum.Enum):
@@ -72,99 +74,6 @@ class ActionOutputs(tuple):
 
     def __repr__(self) -> str:
         return "ActionOutputs(" + ", ".join(f"{k}={v!r}" for k, v in zip(self._names, self)) + ")"
-
-
-class RunState:
-    """Engine-internal state of one run, reachable from every action through a context variable."""
-
-    def __init__(
-        self,
-        run_name: str,
-        *,
-        loop: asyncio.AbstractEventLoop,
-        store: Any,
-        raw_data_path: str,
-        run_base_dir: str,
-        project: Optional[str],
-        domain: Optional[str],
-        custom_context: Dict[str, str],
-        overwrite_cache: bool,
-        disable_run_cache: bool,
-        cache_store_path: Path,
-    ):
-        from flyte._engine.bridge import sync_slots
-        from flyte._engine.controller import LocalController
-
-        self.run_name = run_name
-        self.loop = loop
-        self.store = store
-        self.raw_data_path = raw_data_path
-        self.raw_path = RawDataPath(path=raw_data_path)
-        self.run_base_dir = run_base_dir
-        self.project = project
-        self.domain = domain
-        self.custom_context = custom_context
-        self.overwrite_cache = overwrite_cache
-        self.disable_run_cache = disable_run_cache
-        self.start_time = _dt.datetime.now(_dt.timezone.utc)
-        self.sync_slots = asyncio.Semaphore(sync_slots())
-        self.controller = LocalController(self)
-        self._counter = itertools.count()
-        self._cache_store_path = cache_store_path
-        self._cache_db: Any = store
-        self.abort_reason: Optional[str] = None
-        # What tasks see as flyte.ctx().mode: "remote" when the container entrypoint runs them.
-        self.mode: str = "local"
-        self.traces: List[tuple] = []
-
-    def next_action_name(self) -> str:
-        return f"a{next(self._counter)}"
-
-    @staticmethod
-    def current_group() -> Optional[str]:
-        return _group_var.get()
-
-    # The cache lives in the local store whether or not runs are recorded.
-    def _cache(self) -> Any:
-        if self._cache_db is None:
-            from flyte._engine.store import LocalStore
-
-            self._cache_db = LocalStore(self._cache_store_path)
-        return self._cache_db
-
-    async def cache_key(self, task: Any, cache: Any, inputs: Dict[str, Any], types: Dict[str, Any]) -> str:
-        from flyte._cache import compute_cache_version
-        from flyte.types import hash_inputs
-
-        version = task.__dict__.get("_flyte_cache_version")
-        if version is None:
-            version = compute_cache_version(cache, getattr(task, "func", None), image=task.image)
-            task.__dict__["_flyte_cache_version"] = version
-        ignored = set(getattr(cache, "ignored_inputs", ()) or ())
-        digest = await hash_inputs(inputs, types, ignored)
-        return f"{task.name}:{version}:{digest}"
-
-    async def cache_lookup(self, key: str, output_types: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-        blob = self._cache().cache_get(key)
-        if blob is None:
-            return None
-        from flyteidl2.core import literals_pb2
-
-        from flyte.types import TypeEngine
-
-        lm = literals_pb2.LiteralMap()
-        lm.ParseFromString(blob)
-        return await TypeEngine.literal_map_to_kwargs(lm, output_types)
-
-    async def cache_store(self, key: str, task_name: str, outputs: Dict[str, Any], output_types: Dict[str, Any]) -> None:
-        from flyte.types import TypeEngine
-
-        lm = await TypeEngine.dict_to_literal_map(outputs, output_types)
-        self._cache().cache_put(key, lm.SerializeToString(deterministic=True), task_name)
-
-    def close(self) -> None:
-        if self._cache_db is not None and self._cache_db is not self.store:
-            self._cache_db.close()
 
 
 class group:
@@ -315,7 +224,7 @@ class _Runner:
         self.run = Syncified(self._run, name="flyte.run")
 
     async def _run(self, task: Any, *args: Any, **kwargs: Any) -> Run:
-        from flyte._initialize import get_config
+        from flyte._config import get_config
         from flyte._task import TaskTemplate
 
         if not isinstance(task, TaskTemplate):
@@ -337,8 +246,6 @@ class _Runner:
             from flyte._engine.store import LocalStore
 
             store = LocalStore(store_path)
-        from flyte._engine.controller import set_environ
-
         restore_env = set_environ(self.env_vars) if self.env_vars else None
         loop = asyncio.get_running_loop()
         state = RunState(
@@ -354,6 +261,7 @@ class _Runner:
             disable_run_cache=self.disable_run_cache,
             cache_store_path=store_path,
         )
+        state.controller = LocalController(state)
         state.mode = self.task_mode
         from flyte._engine.logs import capture_logs
 
@@ -391,8 +299,6 @@ class _Runner:
                     raise RunAbortedError(f"run {run_name} was aborted by SIGTERM") from None
                 raise
             except BaseException as e:
-                from flyte._engine.controller import error_record
-
                 if store is not None:
                     store.finish_run(run_name, "failed", error=error_record(e))
                 raise

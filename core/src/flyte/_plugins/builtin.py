@@ -31,7 +31,12 @@ def flyte_register_task_plugins(registry: "_Registry") -> None:
 
 @hookimpl(tryfirst=True)
 def flyte_register_type_transformers(engine: "Type[TypeEngine]") -> None:
-    """The built-in transformers (primitives, containers, files, dataframes, ...)."""
-    from flyte.types import _builtins
+    """The built-in transformers: Python's own types, then files, directories and dataframes.
 
-    _builtins.register_builtin_transformers(engine)
+    The type engine has no other source of them: with this hook gone, no value converts.
+    """
+    from flyte.io._register import register_io_transformers
+    from flyte.types._builtins import register_builtin_transformers
+
+    register_builtin_transformers(engine)
+    register_io_transformers(engine)

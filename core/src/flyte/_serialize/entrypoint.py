@@ -189,7 +189,7 @@ async def _run(opts: argparse.Namespace, task: Any, inputs: Dict[str, Any]) -> T
     """Run the task in a run; return its outputs and the task context to convert them in."""
     from flyte import storage
     from flyte._engine.run import with_runcontext
-    from flyte._initialize import get_config
+    from flyte._config import get_config
     from flyte.models import ActionID, RawDataPath, TaskContext, generate_random_name
 
     run_name = _given(opts.run_name)

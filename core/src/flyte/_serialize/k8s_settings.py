@@ -312,7 +312,7 @@ class K8sSettings:
 
 def current_settings() -> K8sSettings:
     """The settings of this process's configuration (``kubernetes:`` of the config file)."""
-    from flyte._initialize import get_config
+    from flyte._config import get_config
 
     return K8sSettings.from_config(get_config().k8s)
 

@@ -16,7 +16,7 @@ __all__ = ["get"]
 
 
 def _store_path() -> Path:
-    from flyte._initialize import get_config
+    from flyte._config import get_config
 
     return get_config().default_store_path()
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Generic, List, Optional, Type, TypeVar, Union
 
-from flyte.types._type_engine import TypeEngine, TypeTransformer, TypeTransformerFailedError, _strip_annotated
+from flyte.types._transformer import Checker, TypeTransformer, TypeTransformerFailedError, _strip_annotated
+from flyte.types._type_engine import TypeEngine
 
 if TYPE_CHECKING:
     from flyteidl2.core.literals_pb2 import Literal, StructuredDataset, StructuredDatasetMetadata
@@ -431,6 +432,22 @@ class DataFrameTransformerEngine(TypeTransformer[DataFrame]):
         from flyteidl2.core import types_pb2
 
         return types_pb2.LiteralType(structured_dataset_type=types_pb2.StructuredDatasetType(format=self._format_for(t)))
+
+    def value_checker(self, python_type: Any) -> Optional[Checker]:
+        """``flyte.io.DataFrame`` accepts a ``DataFrame`` or any dataframe with a registered encoder."""
+        if not (isinstance(python_type, type) and issubclass(python_type, DataFrame)):
+            return None  # a library's dataframe class registered here: checked with isinstance
+        cls = python_type
+        encoders = self.ENCODERS
+
+        def check(v: Any) -> Any:
+            if isinstance(v, cls) or type(v) in encoders:
+                return v
+            raise TypeError(
+                f"expected {cls.__qualname__} (or a dataframe with a registered encoder), got {type(v).__qualname__}"
+            )
+
+        return check
 
     def assert_type(self, t: Any, v: Any) -> None:
         if isinstance(v, DataFrame):

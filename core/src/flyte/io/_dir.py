@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, AsyncIterator, Generic, Iterator, List, Option
 
 from flyte.io._file import File
 from flyte.io._ref import BlobRefTransformer, DataRef
-from flyte.types._type_engine import TypeTransformer
+from flyte.types._transformer import TypeTransformer
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any, AsyncIterator, Generic, Iterator, Optional, Type, TypeVar, Union
 
 from flyte.io._ref import BlobRefTransformer, DataRef
-from flyte.types._type_engine import TypeTransformer
+from flyte.types._transformer import TypeTransformer
 
 if TYPE_CHECKING:
     from pathlib import Path

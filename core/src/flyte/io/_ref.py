@@ -247,6 +247,24 @@ class BlobRefTransformer:
         name = os.path.basename(blob.uri.rstrip("/"))
         return cls(path=blob.uri, name=name, format=blob.metadata.type.format, hash=lv.hash or None)
 
+    def value_checker(self, python_type: Any) -> Any:
+        """Values must be instances of the class (``File["csv"]`` accepts any ``File["csv"]``)."""
+        if not (isinstance(python_type, type) and issubclass(python_type, self.ref_type)):
+            return None
+        cls = python_type
+        label = cls.__qualname__
+
+        def check(v: Any) -> Any:
+            if isinstance(v, cls):
+                return v
+            raise TypeError(f"expected {label}, got {type(v).__qualname__}")
+
+        return check
+
+    def schema_match(self, schema: dict) -> bool:
+        """An object schema with this type's ``x-flyte-type`` (or its title and fields) is this type."""
+        return isinstance(schema, dict) and bool(self.ref_type.schema_match(schema))
+
     def _guess(self, literal_type: Any) -> Any:
         if literal_type.HasField("blob") and literal_type.blob.dimensionality == self._dimensionality():
             if self.multipart or literal_type.blob.format != "PythonPickle":

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flyte.types._type_engine import TypeEngine, TypeTransformer, TypeTransformerFailedError
+from flyte.types._transformer import TypeTransformer, TypeTransformerFailedError
+from flyte.types._type_engine import TypeEngine
 
 __all__ = [
     "FlytePickle",

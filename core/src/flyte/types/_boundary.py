@@ -17,7 +17,8 @@ import typing
 from typing import Any, Dict, Iterable, Literal, Optional, Set
 
 from flyte.types._check import check_value, type_name
-from flyte.types._type_engine import TypeEngine, _is_namedtuple, _is_pydantic_model
+from flyte.types._hints import _is_namedtuple, _is_pydantic_model
+from flyte.types._type_engine import TypeEngine
 
 __all__ = ["convert_boundary", "hash_inputs", "needs_roundtrip"]
 
@@ -133,7 +134,7 @@ async def hash_inputs(values: Dict[str, Any], types: Dict[str, Any], ignored: Op
 
     from flyteidl2.core import literals_pb2
 
-    from flyte.io._upload import hashing_mode
+    from flyte.types._nested import hashing_mode
 
     skip = set(ignored or ())
     lits: Dict[str, Any] = {}

@@ -1,8 +1,9 @@
 """Transformers for Python's own types: primitives, datetimes, enums, containers, unions, Literal.
 
-They are registered by :func:`register_builtin_transformers`, which the plugin framework calls
-from its hook (and the engine calls on first use when nothing else has), exactly like a
-third-party type plugin registers its transformers.
+They are registered by :func:`register_builtin_transformers`, which the plugin framework's
+built-in type hook calls (``flyte._plugins.builtin``), exactly like a third-party type plugin
+registers its transformers. The transformers of ``flyte.io`` (files, directories, dataframes)
+live with their classes, one layer up, and are registered by the same hook.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import enum
 import typing
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Type
 
-from flyte.types._type_engine import TypeEngine, TypeTransformer, TypeTransformerFailedError, _strip_annotated
+from flyte.types._transformer import TypeTransformer, TypeTransformerFailedError, _strip_annotated
+from flyte.types._type_engine import TypeEngine
 
 if TYPE_CHECKING:
     from flyteidl2.core.literals_pb2 import Literal
@@ -473,7 +475,7 @@ class StructTransformer(TypeTransformer[Any]):
     async def to_literal(self, python_val: Any, python_type: Type, expected: "LiteralType") -> "Literal":
         import msgpack
 
-        from flyte.io._upload import uploads_for
+        from flyte.types._nested import uploads_for
 
         self.assert_type(python_type, python_val)
         async with uploads_for(python_val):
@@ -501,7 +503,7 @@ class StructTransformer(TypeTransformer[Any]):
         if literal_type.HasField("metadata") and literal_type.metadata.fields:
             from google.protobuf.json_format import MessageToDict
 
-            return type_from_schema(MessageToDict(literal_type.metadata))
+            return type_from_schema(MessageToDict(literal_type.metadata), engine=TypeEngine)
         return dict
 
 
@@ -693,18 +695,17 @@ def _make_simple() -> List[TypeTransformer]:
 
 
 def register_builtin_transformers(engine: Any = None) -> None:
-    """Register every built-in transformer with ``engine`` (the :class:`TypeEngine` class).
+    """Register the transformers of Python's own types with ``engine`` (the :class:`TypeEngine` class).
 
-    Safe to call more than once: the second call does nothing.
+    Safe to call more than once: the second call does nothing. ``File``, ``Dir`` and
+    ``DataFrame`` are registered by :func:`flyte.io._register.register_io_transformers`; the
+    built-in type hook calls both.
     """
     engine = engine or TypeEngine
     with engine.lazy_import_lock:
         if engine._builtins_loaded:
             return
         engine._builtins_loaded = True
-        from flyte.io._dataframe import DataFrameTransformerEngine
-        from flyte.io._dir import DirTransformer
-        from flyte.io._file import FileTransformer
         from flyte.types._pickle import FlytePickle, FlytePickleTransformer
 
         simple = _make_simple()
@@ -714,9 +715,6 @@ def register_builtin_transformers(engine: Any = None) -> None:
         engine.register(BytesTransformer())
         engine.register(ListTransformer())
         engine.register(DictTransformer())
-        engine.register(FileTransformer())
-        engine.register(DirTransformer())
-        engine.register(DataFrameTransformerEngine())
 
         pickle_tr = FlytePickleTransformer()
         engine.register(pickle_tr, additional_types=[typing.Any, object])

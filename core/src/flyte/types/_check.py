@@ -17,7 +17,8 @@ import types
 import typing
 from typing import Any, Callable, Dict
 
-from flyte.types._type_engine import _is_namedtuple, _is_pydantic_model
+from flyte.types._hints import _is_namedtuple, _is_pydantic_model
+from flyte.types._type_engine import TypeEngine
 
 __all__ = ["check_value", "compile_checker", "type_name"]
 
@@ -207,10 +208,9 @@ def _compile(tp: Any) -> Checker:
         return _accept
     if issubclass(cls, enum.Enum):
         return _enum(cls)
-    if _is_file_like(cls):
-        return _exact(cls, type_name(cls))
-    if _is_dataframe_type(cls):
-        return _dataframe(cls)
+    claimed = _transformer_checker(cls)
+    if claimed is not None:
+        return claimed
     if dataclasses.is_dataclass(cls):
         return _dataclass(cls)
     if _is_namedtuple(cls) or _is_pydantic_model(cls):
@@ -226,27 +226,22 @@ def _hashable(tp: Any) -> bool:
     return True
 
 
-def _is_file_like(cls: type) -> bool:
-    from flyte.io._ref import DataRef
+def _transformer_checker(cls: type) -> Any:
+    """The checker of the transformer registered for ``cls`` or a base, if it offers one.
 
-    return issubclass(cls, DataRef)
-
-
-def _is_dataframe_type(cls: type) -> bool:
-    from flyte.io._dataframe import DataFrame
-
-    return issubclass(cls, DataFrame)
-
-
-def _dataframe(cls: type) -> Checker:
-    from flyte.io._dataframe import DataFrameTransformerEngine
-
-    def check(v: Any) -> Any:
-        if isinstance(v, cls) or type(v) in DataFrameTransformerEngine.ENCODERS:
-            return v
-        raise TypeError(f"expected {cls.__qualname__} (or a dataframe with a registered encoder), got {_got(v)}")
-
-    return check
+    Types defined above the type system (``File``, ``DataFrame``, a plugin's types) say how
+    their values are checked through their transformer (``value_checker``), so this module
+    never imports them.
+    """
+    TypeEngine._ensure_builtins()
+    reg = TypeEngine._REGISTRY
+    for base in cls.__mro__:
+        if base is object:
+            break
+        tr = reg.get(base)
+        if tr is not None:
+            return tr.value_checker(cls)
+    return None
 
 
 def _union(tp: Any, args: tuple) -> Checker:

@@ -6,7 +6,7 @@ import dataclasses
 import typing
 from typing import Any, Dict, List, Optional
 
-from flyte.types._type_engine import TypeTransformer
+from flyte.types._transformer import TypeTransformer
 
 __all__ = ["guess_python_type", "type_from_schema"]
 
@@ -54,12 +54,36 @@ def _resolve_ref(schema: Dict[str, Any], root: Dict[str, Any]) -> Dict[str, Any]
     return node
 
 
-def type_from_schema(schema: Dict[str, Any], root: Optional[Dict[str, Any]] = None, name: str = "Struct") -> Any:
-    """A Python type (dataclasses for objects with properties) matching JSON schema ``schema``."""
+def _claimed_by(engine: Any, schema: Dict[str, Any]) -> Any:
+    """The Python type of the first registered transformer whose ``schema_match`` claims ``schema``."""
+    if engine is None:
+        return None
+    seen = set()
+    for tr in list(engine._REGISTRY.values()):
+        if id(tr) in seen:
+            continue
+        seen.add(id(tr))
+        try:
+            if tr.schema_match(schema):
+                return tr.python_type
+        except (TypeError, ValueError, AttributeError, KeyError):
+            continue
+    return None
+
+
+def type_from_schema(
+    schema: Dict[str, Any], root: Optional[Dict[str, Any]] = None, name: str = "Struct", engine: Any = None
+) -> Any:
+    """A Python type (dataclasses for objects with properties) matching JSON schema ``schema``.
+
+    With ``engine`` (the :class:`~flyte.types.TypeEngine`), an object schema that a registered
+    transformer claims (:meth:`~flyte.types.TypeTransformer.schema_match`, e.g. the one of
+    ``File``) becomes that transformer's type.
+    """
     root = root or schema
     schema = _resolve_ref(schema, root)
     if "anyOf" in schema:
-        variants = tuple(type_from_schema(s, root, name) for s in schema["anyOf"])
+        variants = tuple(type_from_schema(s, root, name, engine) for s in schema["anyOf"])
         return typing.Union[variants] if len(variants) > 1 else variants[0]
     if "enum" in schema:
         values = tuple(schema["enum"])
@@ -74,30 +98,24 @@ def type_from_schema(schema: Dict[str, Any], root: Optional[Dict[str, Any]] = No
         return _JSON_TYPES[kind]
     if kind == "array":
         if "prefixItems" in schema:
-            return tuple[tuple(type_from_schema(s, root, name) for s in schema["prefixItems"])]  # type: ignore[misc]
-        return typing.List[type_from_schema(schema.get("items", {}), root, name)]  # type: ignore[misc]
+            return tuple[tuple(type_from_schema(s, root, name, engine) for s in schema["prefixItems"])]  # type: ignore[misc]
+        return typing.List[type_from_schema(schema.get("items", {}), root, name, engine)]  # type: ignore[misc]
     if kind == "object" or "properties" in schema:
         props = schema.get("properties")
         if not props:
             extra = schema.get("additionalProperties")
             if isinstance(extra, dict) and extra:
-                return typing.Dict[str, type_from_schema(extra, root, name)]  # type: ignore[misc]
+                return typing.Dict[str, type_from_schema(extra, root, name, engine)]  # type: ignore[misc]
             return dict
+        claimed = _claimed_by(engine, schema)
+        if claimed is not None:
+            return claimed
         title = str(schema.get("title") or name)
-        flyte_kind = schema.get("x-flyte-type")
-        if flyte_kind == "file" or (title == "File" and set(props) >= {"path", "format"}):
-            from flyte.io import File
-
-            return File
-        if flyte_kind == "dir" or (title == "Dir" and set(props) >= {"path", "format"}):
-            from flyte.io import Dir
-
-            return Dir
         required = set(schema.get("required", []))
         fields: List[Any] = []
         optional: List[Any] = []
         for key, sub in props.items():
-            ft = type_from_schema(sub, root, key.capitalize())
+            ft = type_from_schema(sub, root, key.capitalize(), engine)
             if key in required:
                 fields.append((key, ft))
             else:

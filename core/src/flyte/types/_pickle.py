@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Type
 
-from flyte.types._type_engine import TypeTransformer, TypeTransformerFailedError
+from flyte.types._transformer import TypeTransformer, TypeTransformerFailedError
 
 if TYPE_CHECKING:
     from flyteidl2.core.literals_pb2 import Literal

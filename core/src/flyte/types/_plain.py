@@ -19,7 +19,7 @@ import types
 import typing
 from typing import Any, Dict
 
-from flyte.types._type_engine import TypeTransformerFailedError, _is_namedtuple, _is_pydantic_model, _strip_annotated
+from flyte.types._hints import TypeTransformerFailedError, _is_namedtuple, _is_pydantic_model, _strip_annotated
 
 __all__ = ["decode_msgpack", "encode_msgpack", "from_plain", "json_schema", "to_plain"]
 

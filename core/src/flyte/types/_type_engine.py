@@ -14,133 +14,21 @@ import enum
 import logging
 import sys
 import threading
-import types
 import typing
 from typing import Callable, TYPE_CHECKING, Any, Dict, Generic, List, Optional, Type, TypeVar
 
-from flyte.errors import FlyteError
+from flyte import _transformer_loader
+from flyte.types._hints import _is_namedtuple, _is_pydantic_model, _is_union, _strip_annotated
+from flyte.types._transformer import TypeTransformer, TypeTransformerFailedError
 
 if TYPE_CHECKING:
-    from flyteidl2.core.literals_pb2 import Binary, Literal, LiteralMap
+    from flyteidl2.core.literals_pb2 import Literal, LiteralMap
     from flyteidl2.core.types_pb2 import LiteralType
 
 __all__ = ["TypeEngine", "TypeTransformer", "TypeTransformerFailedError"]
 
 T = TypeVar("T")
 logger = logging.getLogger("flyte.types")
-
-
-class TypeTransformerFailedError(FlyteError, TypeError, ValueError):
-    """A value could not be converted to or from a literal by a transformer.
-
-    Under flyte's one root; still a ``TypeError`` and a ``ValueError`` as in the published SDK, but
-    no longer an ``AssertionError`` (a failed conversion is bad data, not a broken invariant).
-    """
-
-
-class TypeTransformer(Generic[T]):
-    """Converts one family of Python types to and from flyteidl2 literals.
-
-    Subclass it, implement :meth:`get_literal_type`, :meth:`to_literal` and
-    :meth:`to_python_value` (both coroutines), and register an instance with
-    ``TypeEngine.register``. Set the class attribute ``local_roundtrip = True`` when values must be
-    converted even on the local engine (because conversion moves data, like uploading a file).
-    """
-
-    #: Whether the local engine must round-trip values of this type through literals at task
-    #: boundaries (e.g. to upload files to the run's raw data path).
-    local_roundtrip: bool = False
-
-    def __init__(self, name: str, t: Type[T], enable_type_assertions: bool = True):
-        self._t = t
-        self._name = name
-        self._type_assertions_enabled = enable_type_assertions
-
-    @property
-    def name(self) -> str:
-        """A short name, also used as the union variant tag of this transformer's types."""
-        return self._name
-
-    @property
-    def python_type(self) -> Type[T]:
-        """The Python type this transformer is registered for."""
-        return self._t
-
-    @property
-    def type_assertions_enabled(self) -> bool:
-        """Whether :meth:`assert_type` runs before conversions."""
-        return self._type_assertions_enabled
-
-    def isinstance_generic(self, obj: Any, generic_alias: Any) -> None:
-        """Check ``obj`` against the origin of a parametrized alias such as ``list[int]``."""
-        origin = typing.get_origin(generic_alias)
-        if origin is not None and isinstance(origin, type) and not isinstance(obj, origin):
-            raise TypeTransformerFailedError(f"Value '{obj}' is not of container type {origin}")
-
-    def assert_type(self, t: Type[T], v: T) -> None:
-        """Raise :class:`TypeTransformerFailedError` when ``v`` is not a ``t``."""
-        if isinstance(t, types.GenericAlias) or typing.get_origin(t) is not None:
-            return self.isinstance_generic(v, t)
-        if isinstance(t, type) and not isinstance(v, t):
-            raise TypeTransformerFailedError(f"Expected value of type {t} but got '{v}' of type {type(v)}")
-
-    def get_literal_type(self, t: Type[T]) -> "LiteralType":
-        """The ``LiteralType`` describing Python type ``t``."""
-        raise NotImplementedError(f"{type(self).__name__}.get_literal_type")
-
-    def guess_python_type(self, literal_type: "LiteralType") -> Type[T]:
-        """A Python type for ``literal_type``; raise ``ValueError`` when this transformer cannot tell."""
-        raise ValueError(f"{self.name} cannot guess a Python type from {literal_type}")
-
-    async def to_literal(self, python_val: T, python_type: Type[T], expected: "LiteralType") -> "Literal":
-        """Convert ``python_val`` (of ``python_type``) into a ``Literal`` of type ``expected``."""
-        raise NotImplementedError(f"{type(self).__name__}.to_literal")
-
-    async def to_python_value(self, lv: "Literal", expected_python_type: Type[T]) -> Optional[T]:
-        """Convert literal ``lv`` back into a value of ``expected_python_type``."""
-        raise NotImplementedError(f"{type(self).__name__}.to_python_value")
-
-    def schema_match(self, schema: dict) -> bool:
-        """Whether a JSON schema describes this transformer's type (used when guessing types)."""
-        return False
-
-    def from_binary_idl(self, binary_idl_object: "Binary", expected_python_type: Type[T]) -> Optional[T]:
-        """Decode a msgpack ``Binary`` literal into ``expected_python_type``."""
-        from flyte.types._plain import decode_msgpack
-
-        if binary_idl_object.tag != "msgpack":
-            raise TypeTransformerFailedError(f"Unsupported binary format {binary_idl_object.tag!r}")
-        return decode_msgpack(binary_idl_object.value, expected_python_type)
-
-    def to_html(self, python_val: T, expected_python_type: Type[T]) -> str:
-        """An HTML rendering of the value, for reports."""
-        import html
-
-        return f"<pre>{html.escape(str(python_val))}</pre>"
-
-    def __repr__(self) -> str:
-        return f"{self._name} Transforms ({self._t}) to Flyte native"
-
-
-def _strip_annotated(t: Any) -> Any:
-    while typing.get_origin(t) is typing.Annotated:
-        t = typing.get_args(t)[0]
-    return t
-
-
-def _is_union(t: Any) -> bool:
-    origin = typing.get_origin(t)
-    return origin is typing.Union or origin is types.UnionType
-
-
-def _is_pydantic_model(t: Any) -> bool:
-    # Only look at pydantic when the user already imported it: never pay for its import here.
-    pyd = sys.modules.get("pydantic")
-    return pyd is not None and isinstance(t, type) and issubclass(t, pyd.BaseModel)
-
-
-def _is_namedtuple(t: Any) -> bool:
-    return isinstance(t, type) and issubclass(t, tuple) and hasattr(t, "_fields")
 
 
 class TypeEngine(Generic[T]):
@@ -242,44 +130,64 @@ class TypeEngine(Generic[T]):
         return cls._REGISTRY.keys()
 
     @classmethod
+    def set_loader(
+        cls,
+        load_builtins: Optional[Callable[[Any], None]],
+        *,
+        load_plugins: Optional[Callable[[], None]] = None,
+    ) -> None:
+        """Install the functions that fill the registry; the composition root calls this.
+
+        ``load_builtins(engine)`` registers the transformers every process has (the core's own,
+        through the plugin framework's type hook); it runs once, before the first lookup.
+        ``load_plugins()`` loads the type plugins installed in the environment; it runs once,
+        at the first lookup that finds no transformer. The engine itself knows no plugin
+        framework: ``import flyte`` installs both (``flyte/__init__.py``), and every
+        ``flyte.*`` import runs that first.
+        """
+        with cls.lazy_import_lock:
+            _transformer_loader.install(load_builtins, load_plugins=load_plugins)
+
+    @classmethod
     def _ensure_builtins(cls) -> None:
         if not cls._builtins_loaded and not cls._builtins_loading:
-            cls._builtins_loading = True
-            try:
-                cls._load_builtins()
-            finally:
-                cls._builtins_loading = False
+            with cls.lazy_import_lock:
+                if cls._builtins_loaded or cls._builtins_loading:
+                    return
+                cls._builtins_loading = True
+                try:
+                    cls._load_builtins()
+                finally:
+                    cls._builtins_loading = False
 
     @classmethod
     def _load_builtins(cls) -> None:
-        if True:
-            # The built-ins register through the same hook as third-party type plugins.
-            try:
-                from flyte._plugins.manager import get_plugin_manager
-            except ImportError:  # pragma: no cover - the plugin framework is part of core
-                from flyte.types._builtins import register_builtin_transformers
-
-                register_builtin_transformers(cls)
-            else:
-                get_plugin_manager().register_type_transformers(cls)
-            if not cls._builtins_loaded:  # a custom manager without core's hooks
-                from flyte.types._builtins import register_builtin_transformers
-
-                register_builtin_transformers(cls)
+        loader = _transformer_loader.builtins_loader()
+        if loader is None:
+            raise TypeTransformerFailedError(
+                "TypeEngine has no transformer loader: TypeEngine.set_loader(None) removed it; "
+                "import flyte installs the default one (the plugin framework's type hook)"
+            )
+        loader(cls)
+        if not cls._builtins_loaded:
+            # Nothing registered the core's transformers: the loader or the built-in type hook is
+            # broken. Failing here names the cause; pickling every value would hide it.
+            raise TypeTransformerFailedError(
+                f"TypeEngine's transformer loader {getattr(loader, '__qualname__', loader)!r} registered "
+                "no built-in transformers (flyte_register_type_transformers of flyte.builtin did not run)"
+            )
 
     @classmethod
     def lazy_import_transformers(cls) -> None:
-        """Load the type plugins of the ``flyte.plugins.types`` entry-point group (once)."""
+        """Load the installed type plugins (the ``flyte.plugins.types`` entry points), once."""
         with cls.lazy_import_lock:
             cls._ensure_builtins()
             if cls._plugins_loaded:
                 return
             cls._plugins_loaded = True
-            try:
-                from flyte._plugins.manager import load_type_plugins
-            except ImportError:
-                load_type_plugins = _load_type_entry_points
-            load_type_plugins()
+            load_plugins = _transformer_loader.plugins_loader()
+            if load_plugins is not None:
+                load_plugins()
             cls._invalidate()
 
     # -- lookup ---------------------------------------------------------------------------
@@ -503,20 +411,3 @@ class TypeEngine(Generic[T]):
                 for name in t._fields
             ]
         )
-
-
-def _load_type_entry_points() -> None:
-    """Load ``flyte.plugins.types`` entry points: each names a module or a no-argument callable."""
-    import os
-    from importlib.metadata import entry_points
-
-    if os.environ.get("FLYTE_DISABLE_PLUGIN_AUTOLOAD", "") in ("1", "true"):
-        return
-    for ep in entry_points(group="flyte.plugins.types"):
-        try:
-            loaded = ep.load()
-            if callable(loaded):
-                loaded()
-        except Exception as e:  # one broken plugin must not break unrelated types
-            dist = getattr(getattr(ep, "dist", None), "name", "?")
-            logger.warning("Failed to load type plugin %s (distribution %s): %s", ep.name, dist, e)

@@ -80,7 +80,7 @@ class LocalStore:
 
     def __init__(self, path: Optional[Path] = None):
         if path is None:
-            from flyte._initialize import get_config
+            from flyte._config import get_config
 
             path = get_config().default_store_path()
         self.path = Path(path).expanduser()

@@ -456,7 +456,7 @@ def resolve_image_uri(image: Any, *, owner: Optional[str] = None) -> str:
     None) the configured ``images.default`` else the default image; a reference name
     (``Image.from_ref_name``) the configured ``images.<name>``; a string as given."""
     from flyte._image import Image
-    from flyte._initialize import get_config
+    from flyte._config import get_config
 
     images = get_config().images
     if image is None or image == "auto":

@@ -1,0 +1,129 @@
+"""The state of one run, shared by every action of it through a context variable.
+
+The state holds what actions need to know about their run (name, store, raw data path, cache,
+sync-body slots) and the controller that executes them. It does not choose the controller:
+whoever starts the run builds one and hands it the state (``flyte.run`` uses
+:class:`~flyte._engine.controller.LocalController`), so a different controller fits without
+changing this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import datetime as _dt
+import itertools
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Protocol
+
+from flyte.models import RawDataPath
+
+__all__ = ["Controller", "RunState"]
+
+# The group (``flyte.group``) that actions started in this context belong to.
+_group_var: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("flyte_group", default=None)
+
+
+class Controller(Protocol):
+    """What the SDK needs from whatever executes actions."""
+
+    async def submit(self, task: Any, args: tuple, kwargs: dict) -> Any:
+        """Run one call of ``task`` with these arguments and return its output (or raise)."""
+
+    async def cancel_all(self) -> None:
+        """Cancel everything still running."""
+
+
+class RunState:
+    """Engine-internal state of one run, reachable from every action through a context variable."""
+
+    def __init__(
+        self,
+        run_name: str,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        store: Any,
+        raw_data_path: str,
+        run_base_dir: str,
+        project: Optional[str],
+        domain: Optional[str],
+        custom_context: Dict[str, str],
+        overwrite_cache: bool,
+        disable_run_cache: bool,
+        cache_store_path: Path,
+        controller: Optional["Controller"] = None,
+    ):
+        from flyte._engine.bridge import sync_slots
+
+        self.run_name = run_name
+        self.loop = loop
+        self.store = store
+        self.raw_data_path = raw_data_path
+        self.raw_path = RawDataPath(path=raw_data_path)
+        self.run_base_dir = run_base_dir
+        self.project = project
+        self.domain = domain
+        self.custom_context = custom_context
+        self.overwrite_cache = overwrite_cache
+        self.disable_run_cache = disable_run_cache
+        self.start_time = _dt.datetime.now(_dt.timezone.utc)
+        self.sync_slots = asyncio.Semaphore(sync_slots())
+        # Whatever executes this run's actions; set by whoever starts the run (flyte.run gives it
+        # a LocalController). The state never picks its controller.
+        self.controller: Optional[Controller] = controller
+        self._counter = itertools.count()
+        self._cache_store_path = cache_store_path
+        self._cache_db: Any = store
+        self.abort_reason: Optional[str] = None
+        # What tasks see as flyte.ctx().mode: "remote" when the container entrypoint runs them.
+        self.mode: str = "local"
+        self.traces: List[tuple] = []
+
+    def next_action_name(self) -> str:
+        return f"a{next(self._counter)}"
+
+    @staticmethod
+    def current_group() -> Optional[str]:
+        return _group_var.get()
+
+    # The cache lives in the local store whether or not runs are recorded.
+    def _cache(self) -> Any:
+        if self._cache_db is None:
+            from flyte._engine.store import LocalStore
+
+            self._cache_db = LocalStore(self._cache_store_path)
+        return self._cache_db
+
+    async def cache_key(self, task: Any, cache: Any, inputs: Dict[str, Any], types: Dict[str, Any]) -> str:
+        from flyte._cache import compute_cache_version
+        from flyte.types import hash_inputs
+
+        version = task.__dict__.get("_flyte_cache_version")
+        if version is None:
+            version = compute_cache_version(cache, getattr(task, "func", None), image=task.image)
+            task.__dict__["_flyte_cache_version"] = version
+        ignored = set(getattr(cache, "ignored_inputs", ()) or ())
+        digest = await hash_inputs(inputs, types, ignored)
+        return f"{task.name}:{version}:{digest}"
+
+    async def cache_lookup(self, key: str, output_types: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        blob = self._cache().cache_get(key)
+        if blob is None:
+            return None
+        from flyteidl2.core import literals_pb2
+
+        from flyte.types import TypeEngine
+
+        lm = literals_pb2.LiteralMap()
+        lm.ParseFromString(blob)
+        return await TypeEngine.literal_map_to_kwargs(lm, output_types)
+
+    async def cache_store(self, key: str, task_name: str, outputs: Dict[str, Any], output_types: Dict[str, Any]) -> None:
+        from flyte.types import TypeEngine
+
+        lm = await TypeEngine.dict_to_literal_map(outputs, output_types)
+        self._cache().cache_put(key, lm.SerializeToString(deterministic=True), task_name)
+
+    def close(self) -> None:
+        if self._cache_db is not None and self._cache_db is not self.store:
+            self._cache_db.close()
