@@ -13,6 +13,9 @@ Everything a package needs to add a task type or a type transformer to flyte, in
 * Serialization helpers: ``get_proto_resources``, ``get_proto_extended_resources``,
   ``pod_spec_from_resources``, ``PRIMARY_CONTAINER_DEFAULT_NAME``.
 * ``ImageBuildEngine``, ``download_code_bundle``, ``is_initialized``, ``lazy_module``.
+* The plugin kit (``SessionTaskTemplate``, ``runtime_owner``, ``start_child``, ``resolve_target``,
+  ``probe_tcp``, ``container_call``, ...): what every engine plugin needs, implemented once
+  (``docs/PLUGINS.md``, "The plugin kit").
 
 Names are resolved on first access, so ``import flyte.extend`` imports none of them.
 """
@@ -28,6 +31,21 @@ if TYPE_CHECKING:
     from flyte._bundle import download_code_bundle
     from flyte._image_build import ImageBuildEngine, ImageBuilder, ImageChecker
     from flyte._initialize import is_initialized
+    from flyte._kit.cancel import open_cancellably
+    from flyte._kit.children import ChildProcess, ChildProcessError, start_child, stop_pids
+    from flyte._kit.modules import MissingModuleError, require_module
+    from flyte._kit.probe import host_port, probe_tcp
+    from flyte._kit.redact import note_secret_values, redact
+    from flyte._kit.remote import RemoteCall, RemoteTaskError, container_call, module_root
+    from flyte._kit.remote import collect as collect_outputs
+    from flyte._kit.remote import prepare as prepare_remote_call
+    from flyte._kit.runtime import Lease, RuntimeConflictError, RuntimeOwner, idle_timeout, runtime_owner
+    from flyte._kit.runtime import stop_all as stop_runtimes
+    from flyte._kit.session import EngineSession, SessionTaskTemplate
+    from flyte._kit.sizing import LocalSize, local_size
+    from flyte._kit.supervisor import call as run_on_supervisor
+    from flyte._kit.targets import Target, check_address, resolve_target
+    from flyte._serialize.container import container_command
     from flyte._lazy import lazy_module
     from flyte._plugins.registry import TaskPluginRegistry
     from flyte._pod import PRIMARY_CONTAINER_DEFAULT_NAME
@@ -64,6 +82,40 @@ __all__ = [
     "device_scheduling",
     "merge_pod_template",
     "task_pod_spec",
+    # The plugin kit (flyte._kit): targets, runtime ownership, child processes, sessions,
+    # remote calls; see docs/PLUGINS.md "The plugin kit".
+    "ChildProcess",
+    "ChildProcessError",
+    "EngineSession",
+    "LocalSize",
+    "Lease",
+    "MissingModuleError",
+    "RemoteCall",
+    "RemoteTaskError",
+    "RuntimeConflictError",
+    "RuntimeOwner",
+    "SessionTaskTemplate",
+    "Target",
+    "check_address",
+    "collect_outputs",
+    "container_call",
+    "container_command",
+    "host_port",
+    "idle_timeout",
+    "local_size",
+    "module_root",
+    "note_secret_values",
+    "open_cancellably",
+    "prepare_remote_call",
+    "probe_tcp",
+    "redact",
+    "require_module",
+    "resolve_target",
+    "run_on_supervisor",
+    "runtime_owner",
+    "start_child",
+    "stop_pids",
+    "stop_runtimes",
 ]
 
 # name -> (module, attribute); imported on first access so this facade stays light and
@@ -90,6 +142,39 @@ _LAZY: Dict[str, Tuple[str, str]] = {
     "apply_shm": ("flyte._serialize.k8s", "apply_shm"),
     "merge_pod_template": ("flyte._serialize.k8s", "merge_pod_template"),
     "task_pod_spec": ("flyte._serialize.k8s", "task_pod_spec"),
+    # The plugin kit.
+    "ChildProcess": ("flyte._kit.children", "ChildProcess"),
+    "ChildProcessError": ("flyte._kit.children", "ChildProcessError"),
+    "EngineSession": ("flyte._kit.session", "EngineSession"),
+    "LocalSize": ("flyte._kit.sizing", "LocalSize"),
+    "Lease": ("flyte._kit.runtime", "Lease"),
+    "MissingModuleError": ("flyte._kit.modules", "MissingModuleError"),
+    "RemoteCall": ("flyte._kit.remote", "RemoteCall"),
+    "RemoteTaskError": ("flyte._kit.remote", "RemoteTaskError"),
+    "RuntimeConflictError": ("flyte._kit.runtime", "RuntimeConflictError"),
+    "RuntimeOwner": ("flyte._kit.runtime", "RuntimeOwner"),
+    "SessionTaskTemplate": ("flyte._kit.session", "SessionTaskTemplate"),
+    "Target": ("flyte._kit.targets", "Target"),
+    "check_address": ("flyte._kit.targets", "check_address"),
+    "collect_outputs": ("flyte._kit.remote", "collect"),
+    "container_call": ("flyte._kit.remote", "container_call"),
+    "container_command": ("flyte._serialize.container", "container_command"),
+    "host_port": ("flyte._kit.probe", "host_port"),
+    "idle_timeout": ("flyte._kit.runtime", "idle_timeout"),
+    "local_size": ("flyte._kit.sizing", "local_size"),
+    "module_root": ("flyte._kit.remote", "module_root"),
+    "note_secret_values": ("flyte._kit.redact", "note_secret_values"),
+    "open_cancellably": ("flyte._kit.cancel", "open_cancellably"),
+    "prepare_remote_call": ("flyte._kit.remote", "prepare"),
+    "probe_tcp": ("flyte._kit.probe", "probe_tcp"),
+    "redact": ("flyte._kit.redact", "redact"),
+    "require_module": ("flyte._kit.modules", "require_module"),
+    "resolve_target": ("flyte._kit.targets", "resolve_target"),
+    "run_on_supervisor": ("flyte._kit.supervisor", "call"),
+    "runtime_owner": ("flyte._kit.runtime", "runtime_owner"),
+    "start_child": ("flyte._kit.children", "start_child"),
+    "stop_pids": ("flyte._kit.children", "stop_pids"),
+    "stop_runtimes": ("flyte._kit.runtime", "stop_all"),
 }
 
 

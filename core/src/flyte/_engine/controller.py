@@ -367,9 +367,12 @@ def _apply_environment(plan: _Plan) -> Any:
     if plan.secrets:
         from flyte._secret import resolve_secret_locally
 
+        from flyte._kit.redact import note_secret_values
+
         for secret in plan.secrets:
             if secret.as_env_var:
                 values[secret.as_env_var] = resolve_secret_locally(secret)
+                note_secret_values([values[secret.as_env_var]])  # masked in captured child output
     return set_environ(values)
 
 
