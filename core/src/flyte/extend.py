@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from flyte._kit.remote import RemoteCall, RemoteTaskError, container_call, module_root
     from flyte._kit.remote import collect as collect_outputs
     from flyte._kit.remote import prepare as prepare_remote_call
+    from flyte._kit.remote import read_error as read_remote_error
     from flyte._kit.runtime import Lease, RuntimeConflictError, RuntimeOwner, idle_timeout, runtime_owner
     from flyte._kit.runtime import stop_all as stop_runtimes
     from flyte._kit.session import EngineSession, SessionTaskTemplate
@@ -107,6 +108,7 @@ __all__ = [
     "note_secret_values",
     "open_cancellably",
     "prepare_remote_call",
+    "read_remote_error",
     "probe_tcp",
     "redact",
     "require_module",
@@ -166,6 +168,7 @@ _LAZY: Dict[str, Tuple[str, str]] = {
     "note_secret_values": ("flyte._kit.redact", "note_secret_values"),
     "open_cancellably": ("flyte._kit.cancel", "open_cancellably"),
     "prepare_remote_call": ("flyte._kit.remote", "prepare"),
+    "read_remote_error": ("flyte._kit.remote", "read_error"),
     "probe_tcp": ("flyte._kit.probe", "probe_tcp"),
     "redact": ("flyte._kit.redact", "redact"),
     "require_module": ("flyte._kit.modules", "require_module"),

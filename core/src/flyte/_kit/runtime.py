@@ -79,19 +79,22 @@ def idle_timeout(engine: str, default: float = DEFAULT_IDLE_TIMEOUT) -> float:
 class Lease(Generic[R]):
     """One user's share of a runtime; :meth:`release` gives it back (idempotent)."""
 
-    def __init__(self, owner: "RuntimeOwner[R]", runtime: R, user: str, reused: bool):
+    def __init__(self, owner: "RuntimeOwner[R]", runtime: R, user: str, reused: bool, owned: bool = True):
         self.owner = owner
         self.runtime = runtime
         self.user = user
         self.reused = reused
         """True when the runtime was already running for an earlier or concurrent user."""
+        self.owned = owned
+        """False for a runtime somebody else started (adopted): it is never stopped by us."""
         self._released = False
 
     def release(self) -> None:
         """Give the runtime back; the owner stops it after the idle timeout."""
         if not self._released:
             self._released = True
-            self.owner._release(self)
+            if self.owned:
+                self.owner._release(self)
 
     def __enter__(self) -> "Lease[R]":
         return self
@@ -153,18 +156,30 @@ class RuntimeOwner(Generic[R]):
         return idle_timeout(self.engine, self.default_idle_timeout)
 
     # -- acquire / release --------------------------------------------------------------------
-    def acquire(self, shape: Any, start_fn: Callable[[], R], *, user: str = "a task") -> Lease[R]:
+    def acquire(
+        self,
+        shape: Any,
+        start_fn: Callable[[], R],
+        *,
+        user: str = "a task",
+        adopt: Optional[Callable[[], Optional[R]]] = None,
+    ) -> Lease[R]:
         """A lease on a runtime of ``shape``: the running one when compatible, else a new one.
 
         ``start_fn`` runs on the supervisor thread. Blocks while another user starts or stops
         the runtime. Raises :class:`RuntimeConflictError` when the running runtime is
-        incompatible and in use.
+        incompatible and in use. ``adopt``, when this owner runs nothing, may return a runtime
+        somebody else started (the user's own): it is handed out unowned and never stopped.
         """
         self.idle_timeout()  # a bad setting fails the task now, not later when it is released
         with self._lock:
             self._cancel_timer()
             self._closing = False
             runtime = self._runtime
+            if runtime is None and adopt is not None:
+                theirs = adopt()
+                if theirs is not None:
+                    return Lease(self, theirs, user, reused=True, owned=False)
             if runtime is not None and not self._alive(runtime):
                 logger.info("the %s runtime of this process stopped on its own; starting a new one", self.engine)
                 self._stop_locked()

@@ -12,8 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from flyte._pod import PodTemplate
-from flyte._resources import Resources
+from flyte import PodTemplate, Resources
 from flyte.errors import TypeValidationError, ValidationError
 
 __all__ = [
