@@ -62,6 +62,7 @@ EXPECTED = {
     "note_secret_values",
     "open_cancellably",
     "prepare_remote_call",
+    "read_remote_error",
     "probe_tcp",
     "redact",
     "require_module",
