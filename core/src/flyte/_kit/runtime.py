@@ -163,6 +163,7 @@ class RuntimeOwner(Generic[R]):
         *,
         user: str = "a task",
         adopt: Optional[Callable[[], Optional[R]]] = None,
+        start_here: bool = False,
     ) -> Lease[R]:
         """A lease on a runtime of ``shape``: the running one when compatible, else a new one.
 
@@ -170,6 +171,8 @@ class RuntimeOwner(Generic[R]):
         the runtime. Raises :class:`RuntimeConflictError` when the running runtime is
         incompatible and in use. ``adopt``, when this owner runs nothing, may return a runtime
         somebody else started (the user's own): it is handed out unowned and never stopped.
+        ``start_here`` runs ``start_fn`` on the calling thread instead (for engines that must
+        start on the main thread; their processes then fate-share with that thread).
         """
         self.idle_timeout()  # a bad setting fails the task now, not later when it is released
         with self._lock:
@@ -196,7 +199,7 @@ class RuntimeOwner(Generic[R]):
                     self.engine, user, _describe(shape), _describe(self._shape),
                 )
                 self._stop_locked()
-            runtime = supervisor.call(start_fn)
+            runtime = start_fn() if start_here else supervisor.call(start_fn)
             self.starts += 1
             self._runtime, self._shape = runtime, shape
             _register(self)

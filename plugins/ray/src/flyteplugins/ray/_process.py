@@ -119,6 +119,6 @@ def _adopt_user_ray() -> Optional[RayRuntime]:
     return RayRuntime({})
 
 
-def acquire(shape: RayShape, start: Callable[[], RayRuntime]) -> "Lease[RayRuntime]":
+def acquire(shape: RayShape, start: Callable[[], RayRuntime], start_here: bool = False) -> "Lease[RayRuntime]":
     """A lease on Ray of ``shape`` for the running task (the user's own Ray is adopted)."""
-    return OWNER.acquire(shape, start, user=task_user(), adopt=_adopt_user_ray)
+    return OWNER.acquire(shape, start, user=task_user(), adopt=_adopt_user_ray, start_here=start_here)

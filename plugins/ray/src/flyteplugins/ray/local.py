@@ -8,23 +8,20 @@ reused and left running. Ray is started from the kit's supervisor thread, so its
 with this process even when it is killed.
 
 ``FLYTE_RAY_LOCAL_NODES=per-replica`` starts a head plus one node per worker replica with Ray's
-own multi-node-on-one-machine support (``ray.cluster_utils.Cluster``), in a child process of its
-own (:mod:`flyteplugins.ray._nodes`), so worker-group scheduling can be tried on a laptop; the
-default is one node, as fast as a plain ``ray.init()``. A task whose node layout differs from the
-running one restarts it between tasks.
+own multi-node-on-one-machine support (``ray.cluster_utils.Cluster``), so worker-group
+scheduling can be tried on a laptop; the default is one node, as fast as a plain ``ray.init()``.
+A task whose node layout differs from the running one restarts it between tasks.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from flyte.errors import ValidationError
-from flyte.extend import Lease, local_size, start_child
+from flyte.extend import Lease, local_size
 
 from flyteplugins.ray._process import RayRuntime, RayShape, SizeKey, acquire, env_key
 from flyteplugins.ray._session import RaySession, require_ray
@@ -43,9 +40,6 @@ logger = logging.getLogger("flyteplugins.ray")
 
 LOCAL_NODES_ENV_VAR = "FLYTE_RAY_LOCAL_NODES"
 """``single`` (default): one Ray node; ``per-replica``: a head plus one node per worker replica."""
-
-NODES_START_TIMEOUT_S = float(os.environ.get("FLYTE_RAY_NODES_START_TIMEOUT", "180"))
-"""Seconds the per-replica nodes may take to come up."""
 
 _NODE_MODES = ("single", "per-replica")
 # Ray refuses object stores smaller than 75 MiB; extra nodes get a small one so that a laptop
@@ -208,23 +202,23 @@ def _start_single(config: RayJobConfig, resources: Any) -> RayRuntime:
 
 
 def _start_nodes(config: RayJobConfig, resources: Any) -> RayRuntime:
+    from ray.cluster_utils import Cluster
+
     ray = require_ray()
     spec = _nodes_spec(config, resources)
-    # Ray's multi-node helper wants the main thread of a process (signal handlers): it gets a
-    # process of its own, a child of ours that dies with us.
-    child = start_child(
-        "Ray nodes (FLYTE_RAY_LOCAL_NODES=per-replica)",
-        [sys.executable, "-m", "flyteplugins.ray._nodes", json.dumps(spec)],
-        on_line=lambda line: logger.debug("ray nodes: %s", line),
-    )
+    # Ray's multi-node helper installs signal handlers, so it runs on the calling (main)
+    # thread, which lives as long as the process: its nodes die with the process.
+    cluster = Cluster(initialize_head=True, head_node_args=spec["head"], shutdown_at_exit=True)
     try:
-        address = child.wait_for_line(r"^FLYTE_RAY_NODES_READY (\S+)$", NODES_START_TIMEOUT_S).group(1)
-        ray.init(address=address, runtime_env=config.runtime_env)
+        for args in spec["workers"]:
+            cluster.add_node(wait=False, **args)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, runtime_env=config.runtime_env)
     except BaseException:
         ray.shutdown()
-        child.stop()
+        cluster.shutdown()
         raise
-    return RayRuntime({"ray_address": _gcs_address(ray) or address, "ray_local_nodes": "per-replica"}, child.stop)
+    return RayRuntime({"ray_address": _gcs_address(ray) or cluster.address, "ray_local_nodes": "per-replica"}, cluster.shutdown)
 
 
 def start_local(config: RayJobConfig, resources: Any) -> LocalRaySession:
@@ -233,7 +227,7 @@ def start_local(config: RayJobConfig, resources: Any) -> LocalRaySession:
     mode = local_node_mode()
     shape = local_shape(config, resources, mode)
     start = _start_nodes if mode == "per-replica" else _start_single
-    lease = acquire(shape, lambda: start(config, resources))
+    lease = acquire(shape, lambda: start(config, resources), start_here=mode == "per-replica")
     data: Dict[str, Any] = {"ray_target": "local", "ray_reused": not lease.owned, "ray_warm": lease.reused}
     if lease.owned:
         data.update(lease.runtime.data)

@@ -125,6 +125,9 @@ class RayFunctionTask(SessionTaskTemplate):
         """Open the Ray target of this task (see the module docs)."""
         kind, address = target_address(self.plugin_config)
         if kind == "local":
+            if local.local_node_mode() == "per-replica":
+                # Ray's multi-node helper installs signal handlers: it must start on this thread.
+                return local.start_local(self.plugin_config, self.resources)
             # Starting Ray takes seconds: off the event loop, so other tasks of the run go on
             # (the start itself runs on the kit's supervisor thread).
             return await open_cancellably(
