@@ -50,8 +50,8 @@ def target_address(config: RayJobConfig) -> Tuple[str, Optional[str]]:
     (a GCS ``host:port`` or ``auto``). The config's address wins over ``FLYTE_RAY_ADDRESS``.
     """
     # Validated with the config's own rules first (their message lists Ray's address forms).
-    check_address(config.address)
-    check_address(os.environ.get(ADDRESS_ENV_VAR), field=ADDRESS_ENV_VAR, owner="environment")
+    if not os.environ.get(IN_RAY_JOB_ENV_VAR) and check_address(config.address) is None:
+        check_address(os.environ.get(ADDRESS_ENV_VAR), field=ADDRESS_ENV_VAR, owner="environment")
     target = resolve_target(
         "ray",
         config.address,
