@@ -267,3 +267,27 @@ class TraceDoesNotAllowNestedTasksError(RuntimeUserError):
 
     def __init__(self, message: str):
         super().__init__("TraceDoesNotAllowNestedTasksError", message)
+
+
+# --------------------------------------------------------------------------------------------
+# Plugin kit
+# --------------------------------------------------------------------------------------------
+
+
+class ClusterUnreachableError(RuntimeUserError):
+    """The address of an existing cluster given to a task does not answer.
+
+    Plugins subclass it (``RayClusterUnreachableError``); ``address`` is the address tried.
+    """
+
+    def __init__(self, address: str, reason: str, hint: str = "", code: str = "ClusterUnreachable"):
+        where = f" (set by {hint})" if hint else ""
+        super().__init__(
+            code,
+            f"cannot reach the cluster at {address}: {reason}. Check the address{where} and that the cluster is running",
+        )
+        self.address = address
+        self.reason = reason
+
+
+__all__ += ["ClusterUnreachableError"]

@@ -23,6 +23,9 @@ Everything a package needs to add a task type or a type transformer to flyte, in
   this core (distribution ``flyte-sdk-core``) in the version range it was built for.
 * ``register_lazy``: defer a type transformer until a type of that name is first looked up, so
   loading a plugin imports no data library.
+* The plugin kit (``SessionTaskTemplate``, ``runtime_owner``, ``start_child``, ``resolve_target``,
+  ``probe_tcp``, ``container_call``, ...): what every engine plugin needs, implemented once
+  (``docs/PLUGINS.md``, "The plugin kit").
 
 Names are resolved on first access, so ``import flyte.extend`` imports none of them.
 """
@@ -40,6 +43,22 @@ if TYPE_CHECKING:
     from flyte._distribution import require_core
     from flyte._image_build import ImageBuildEngine, ImageBuilder, ImageChecker
     from flyte._initialize import is_initialized
+    from flyte._kit.cancel import open_cancellably
+    from flyte._kit.children import ChildProcess, ChildProcessError, start_child, stop_pids
+    from flyte._kit.modules import MissingModuleError, require_module
+    from flyte._kit.probe import host_port, probe_tcp
+    from flyte._redact import note_secret_values, redact
+    from flyte._kit.remote import RemoteCall, RemoteTaskError, container_call, module_root
+    from flyte._kit.remote import collect as collect_outputs
+    from flyte._kit.remote import prepare as prepare_remote_call
+    from flyte._kit.remote import read_error as read_remote_error
+    from flyte._kit.runtime import Lease, RuntimeConflictError, RuntimeOwner, idle_timeout, runtime_owner
+    from flyte._kit.runtime import stop_all as stop_runtimes
+    from flyte._kit.session import EngineSession, SessionTaskTemplate
+    from flyte._kit.sizing import LocalSize, local_size
+    from flyte._kit.supervisor import call as run_on_supervisor
+    from flyte._kit.targets import Target, check_address, resolve_target
+    from flyte._serialize.container import container_command
     from flyte._lazy import lazy_module
     from flyte._loader import ModuleLocation, task_module_location
     from flyte._plugins.registry import TaskPluginRegistry
@@ -121,6 +140,40 @@ __all__ = [
     "replica_pod_template",
     "resolve_image_uri",
     "task_pod",
+    # The plugin kit (flyte._kit): targets, runtime ownership, child processes, sessions,
+    # remote calls; see docs/PLUGINS.md "The plugin kit".
+    "ChildProcess",
+    "ChildProcessError",
+    "EngineSession",
+    "LocalSize",
+    "Lease",
+    "MissingModuleError",
+    "RemoteCall",
+    "RemoteTaskError",
+    "RuntimeConflictError",
+    "RuntimeOwner",
+    "SessionTaskTemplate",
+    "Target",
+    "check_address",
+    "collect_outputs",
+    "container_call",
+    "host_port",
+    "idle_timeout",
+    "local_size",
+    "module_root",
+    "note_secret_values",
+    "open_cancellably",
+    "prepare_remote_call",
+    "read_remote_error",
+    "probe_tcp",
+    "redact",
+    "require_module",
+    "resolve_target",
+    "run_on_supervisor",
+    "runtime_owner",
+    "start_child",
+    "stop_pids",
+    "stop_runtimes",
 ]
 
 # name -> (module, attribute); imported on first access so this facade stays light and
@@ -166,6 +219,39 @@ _LAZY: Dict[str, Tuple[str, str]] = {
     "replica_pod_template": ("flyte._serialize.k8s", "replica_pod_template"),
     "resolve_image_uri": ("flyte._serialize.k8s", "resolve_image_uri"),
     "task_pod": ("flyte._serialize.k8s", "task_pod"),
+    # The plugin kit.
+    "ChildProcess": ("flyte._kit.children", "ChildProcess"),
+    "ChildProcessError": ("flyte._kit.children", "ChildProcessError"),
+    "EngineSession": ("flyte._kit.session", "EngineSession"),
+    "LocalSize": ("flyte._kit.sizing", "LocalSize"),
+    "Lease": ("flyte._kit.runtime", "Lease"),
+    "MissingModuleError": ("flyte._kit.modules", "MissingModuleError"),
+    "RemoteCall": ("flyte._kit.remote", "RemoteCall"),
+    "RemoteTaskError": ("flyte._kit.remote", "RemoteTaskError"),
+    "RuntimeConflictError": ("flyte._kit.runtime", "RuntimeConflictError"),
+    "RuntimeOwner": ("flyte._kit.runtime", "RuntimeOwner"),
+    "SessionTaskTemplate": ("flyte._kit.session", "SessionTaskTemplate"),
+    "Target": ("flyte._kit.targets", "Target"),
+    "check_address": ("flyte._kit.targets", "check_address"),
+    "collect_outputs": ("flyte._kit.remote", "collect"),
+    "container_call": ("flyte._kit.remote", "container_call"),
+    "host_port": ("flyte._kit.probe", "host_port"),
+    "idle_timeout": ("flyte._kit.runtime", "idle_timeout"),
+    "local_size": ("flyte._kit.sizing", "local_size"),
+    "module_root": ("flyte._kit.remote", "module_root"),
+    "note_secret_values": ("flyte._redact", "note_secret_values"),
+    "open_cancellably": ("flyte._kit.cancel", "open_cancellably"),
+    "prepare_remote_call": ("flyte._kit.remote", "prepare"),
+    "read_remote_error": ("flyte._kit.remote", "read_error"),
+    "probe_tcp": ("flyte._kit.probe", "probe_tcp"),
+    "redact": ("flyte._redact", "redact"),
+    "require_module": ("flyte._kit.modules", "require_module"),
+    "resolve_target": ("flyte._kit.targets", "resolve_target"),
+    "run_on_supervisor": ("flyte._kit.supervisor", "call"),
+    "runtime_owner": ("flyte._kit.runtime", "runtime_owner"),
+    "start_child": ("flyte._kit.children", "start_child"),
+    "stop_pids": ("flyte._kit.children", "stop_pids"),
+    "stop_runtimes": ("flyte._kit.runtime", "stop_all"),
 }
 
 

@@ -8,11 +8,15 @@ fixtures are available in any test suite:
   distributions with entry points. Everything is restored after the test.
 * ``local_store``: a temporary local store (``FLYTE_HOME`` / ``FLYTE_LOCAL_STORE`` pointed into
   the test's ``tmp_path``); yields the database path.
+* ``temporary_store``: the same, yielding a :class:`TemporaryStore` (home, database, raw data).
+* ``no_leaked_processes``: fails the test when a child process it started (checked by PID) is
+  still alive after it, listing each one's PID and command line.
 
 :func:`validate_custom_resource` checks a plugin's custom resource strictly against the
 operator's CRD (unknown fields are errors; needs ``jsonschema``, the ``testing`` extra).
 
-Outside pytest use :func:`isolated_plugins` and :func:`fake_distribution` directly.
+Outside pytest use :func:`isolated_plugins`, :func:`fake_distribution`, :func:`free_port`,
+:func:`child_pids` and :func:`wait_no_new_children` directly.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Set
 
 from flyte._crd import CRDValidationError, crd_errors, validate_custom_resource
 
@@ -35,11 +39,17 @@ __all__ = [
     "CRDValidationError",
     "PluginSandbox",
     "crd_errors",
+    "TemporaryStore",
+    "child_pids",
     "fake_distribution",
+    "free_port",
     "fresh_plugin_registry",
     "isolated_plugins",
     "local_store",
     "validate_custom_resource",
+    "no_leaked_processes",
+    "temporary_store",
+    "wait_no_new_children",
 ]
 
 
@@ -169,6 +179,77 @@ def isolated_plugins(root: Path) -> Iterator[PluginSandbox]:
         clear_entry_point_cache()
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def child_pids(exclude: int = 0) -> Set[int]:
+    """PIDs of every live descendant of this process, without the subtree of ``exclude``."""
+    from flyte._kit.children import descendants
+
+    pids = descendants(os.getpid())
+    if exclude:
+        pids -= {exclude, *descendants(exclude)}
+    return pids
+
+
+def wait_no_new_children(before: Set[int], timeout: float = 10.0, exclude: int = 0) -> Set[int]:
+    """Wait until no descendant missing from ``before`` is alive; return those still alive."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    left = child_pids(exclude) - before
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = child_pids(exclude) - before
+    return left
+
+
+def _describe_pid(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        cmd = "?"
+    return f"pid {pid}: {cmd[:200]}"
+
+
+@dataclass
+class TemporaryStore:
+    """A temporary local store: ``home`` (``FLYTE_HOME``), the SQLite ``db`` and ``raw_data``."""
+
+    home: Path
+    db: Path
+    raw_data: Path
+
+
+@contextmanager
+def _temporary_store(root: Path) -> Iterator[TemporaryStore]:
+    from flyte import _initialize
+
+    home = Path(root) / "flyte-local-store"
+    home.mkdir(parents=True, exist_ok=True)
+    store = TemporaryStore(home=home, db=home / "local.db", raw_data=home / "data")
+    names = ("FLYTE_HOME", "FLYTE_LOCAL_STORE", "FLYTE_RAW_DATA_PATH")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update(FLYTE_HOME=str(home), FLYTE_LOCAL_STORE=str(store.db), FLYTE_RAW_DATA_PATH=str(store.raw_data))
+    _initialize.reset()
+    try:
+        yield store
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        _initialize.reset()
+
+
 try:
     import pytest
 except ImportError:  # pragma: no cover - only the fixtures need pytest
@@ -201,3 +282,26 @@ if pytest is not None:
             yield db
         finally:
             _initialize.reset()
+
+    @pytest.fixture
+    def temporary_store(tmp_path: Path) -> Iterator[TemporaryStore]:
+        """A temporary local store for one test (see :class:`TemporaryStore`); removed with ``tmp_path``."""
+        with _temporary_store(tmp_path) as store:
+            yield store
+
+    @pytest.fixture
+    def no_leaked_processes() -> Iterator[None]:
+        """Fail the test if a process it started (a descendant of this process, by PID) outlives it.
+
+        Waits up to ``FLYTE_TEST_LEAK_TIMEOUT`` seconds (default 10) for such processes to exit,
+        so a runtime that stops asynchronously is given time to. An engine runtime kept warm on
+        purpose counts as a leak: set its ``FLYTE_<ENGINE>_IDLE_TIMEOUT`` to 0 in tests.
+        """
+        before = child_pids()
+        yield
+        left = wait_no_new_children(before, float(os.environ.get("FLYTE_TEST_LEAK_TIMEOUT", "10")))
+        if left:
+            pytest.fail(
+                "the test left child processes running:\n" + "\n".join(_describe_pid(p) for p in sorted(left)),
+                pytrace=False,
+            )

@@ -1,5 +1,7 @@
 """Fixtures of the Ray plugin tests: Ray's environment, and a real ``ray start --head`` cluster.
 
+The local Ray stops at the end of each run here (``FLYTE_RAY_IDLE_TIMEOUT=0``).
+
 Ray keeps sockets and logs under its temp dir, whose paths must stay under 108 characters,
 so the temp dir is a short one under /tmp, removed at the end of the session.
 """
@@ -20,6 +22,8 @@ from typing import Dict, Iterator, Set
 
 import pytest
 
+import flyte.testing as _testing
+
 REPO = Path(__file__).resolve().parents[3]
 VENV_BIN = Path(sys.executable).parent
 
@@ -27,6 +31,9 @@ RAY_ENV = {
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
     "RAY_AUTH_MODE": "disabled",
     "RAY_USAGE_STATS_ENABLED": "0",
+    # Tests check that nothing outlives a run: the local Ray stops when each run ends (tests of
+    # the warm Ray set their own timeout).
+    "FLYTE_RAY_IDLE_TIMEOUT": "0",
 }
 
 
@@ -59,42 +66,10 @@ def no_ray_address(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-def child_pids(exclude: int = 0) -> Set[int]:
-    """PIDs of every live descendant of this test process, without the subtree of ``exclude``."""
-    import psutil
-
-    out = set()
-    skipped: Set[int] = set()
-    if exclude:
-        try:
-            skipped = {exclude, *(c.pid for c in psutil.Process(exclude).children(recursive=True))}
-        except psutil.NoSuchProcess:
-            pass
-    for p in psutil.Process().children(recursive=True):
-        if p.pid in skipped:
-            continue
-        try:
-            if p.status() != psutil.STATUS_ZOMBIE:
-                out.add(p.pid)
-        except psutil.NoSuchProcess:
-            pass
-    return out
-
-
-def wait_no_new_children(before: Set[int], timeout: float = 10.0) -> Set[int]:
-    """Wait until no descendant started after ``before`` is alive; return those still alive."""
-    deadline = time.monotonic() + timeout
-    left = child_pids() - before
-    while left and time.monotonic() < deadline:
-        time.sleep(0.2)
-        left = child_pids() - before
-    return left
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# The process helpers every plugin's tests use, from flyte.testing (by PID, through /proc).
+child_pids = _testing.child_pids
+wait_no_new_children = _testing.wait_no_new_children
+free_port = _testing.free_port
 
 
 @dataclass

@@ -230,18 +230,25 @@ def test_node_size_from_resources():
 
 
 def test_one_process_drives_one_ray_target_at_a_time():
-    """A second Ray target while another task holds a connection is an error naming both."""
-    import flyte.errors
+    """Another Ray target while a task holds a connection is an error naming both."""
+    from flyte.extend import RuntimeConflictError
     from flyteplugins.ray import cluster, local
+    from flyteplugins.ray._process import OWNER, RayShape
     from flyteplugins.ray.config import RayJobConfig
 
-    saved = dict(cluster._conn)
-    cluster._conn.update(target=("client", "ray://10.0.0.1:10001"), users=1)
+    class Held:  # stands for a live Ray Client connection held by another task
+        def alive(self) -> bool:
+            return True
+
+        def stop(self) -> None:
+            pass
+
+    lease = OWNER.acquire(RayShape("client", "ray://10.0.0.1:10001"), Held, user="task holder")
     try:
-        with pytest.raises(flyte.errors.ValidationError, match=r"ray://10\.0\.0\.1:10001"):
+        with pytest.raises(RuntimeConflictError, match=r"local Ray.*task holder.*ray://10\.0\.0\.1:10001"):
             local.start_local(RayJobConfig(worker_node_config=[]), None)
-        with pytest.raises(flyte.errors.ValidationError, match=r"ray://10\.0\.0\.2:10001.*ray://10\.0\.0\.1:10001"):
+        with pytest.raises(RuntimeConflictError, match=r"ray://10\.0\.0\.2:10001.*ray://10\.0\.0\.1:10001"):
             cluster._connect("ray://10.0.0.2:10001", None, "client")
     finally:
-        cluster._conn.clear()
-        cluster._conn.update(saved)
+        lease.release()
+        OWNER.stop(force=True)

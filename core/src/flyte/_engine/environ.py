@@ -19,11 +19,13 @@ def _apply_environment(plan: Any) -> Any:
     """
     values = dict(plan.env)
     if plan.secrets:
+        from flyte._redact import note_secret_values
         from flyte._secret import resolve_secret_locally
 
         for secret in plan.secrets:
             if secret.as_env_var:
                 values[secret.as_env_var] = resolve_secret_locally(secret)
+                note_secret_values([values[secret.as_env_var]])  # masked in captured child output
     return set_environ(values)
 
 

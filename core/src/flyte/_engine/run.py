@@ -264,6 +264,9 @@ class _Runner:
         state.controller = LocalController(state)
         state.mode = self.task_mode
         from flyte._engine.logs import capture_logs
+        from flyte._kit import runs as kit_runs
+        from flyte._kit import runtime as kit_runtime
+        from flyte._kit import signals as kit_signals
 
         token = current_run_state.set(state)
         ctx_token = current_task_context.set(None)
@@ -272,8 +275,9 @@ class _Runner:
         sigterm_installed = False
         if threading.current_thread() is threading.main_thread() and main_task is not None:
             previous_sigterm = signal.getsignal(signal.SIGTERM)
-            # A handler of the user's own stays in charge; otherwise SIGTERM aborts the run.
-            if previous_sigterm in (signal.SIG_DFL, None):
+            # A handler of the user's own stays in charge; otherwise SIGTERM aborts the run (the
+            # plugin kit's handler, which stops engine runtimes, counts as the default here).
+            if previous_sigterm in (signal.SIG_DFL, None) or kit_signals.is_kit_handler(previous_sigterm):
                 try:
                     def on_sigterm() -> None:
                         state.abort_reason = "SIGTERM"
@@ -285,6 +289,7 @@ class _Runner:
                     pass
         started = loop.time()
         inputs_for_record = _safe_inputs(task, args, kwargs)
+        kit_runs.run_started()
         try:
             if store is not None:
                 store.start_run(run_name, task.name, _summary(inputs_for_record))
@@ -292,6 +297,7 @@ class _Runner:
                 with capture_logs(store, run_name):
                     result = await state.controller.submit(task, args, kwargs)
             except asyncio.CancelledError:
+                kit_runtime.stop_when_idle()  # an interrupted run leaves no engine runtime up
                 reason = state.abort_reason or "interrupted"
                 if store is not None:
                     store.finish_run(run_name, "aborted", error={"type": "RunAbortedError", "message": f"run aborted ({reason})", "traceback": ""})
@@ -322,6 +328,7 @@ class _Runner:
                 duration=loop.time() - started,
             )
         finally:
+            kit_runs.run_ended()
             if sigterm_installed:
                 loop.remove_signal_handler(signal.SIGTERM)
                 signal.signal(signal.SIGTERM, previous_sigterm)

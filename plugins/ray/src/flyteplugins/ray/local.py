@@ -1,26 +1,29 @@
-"""Ray on this machine: started for a task, sized from its ``Resources``, stopped when it ends.
+"""Ray on this machine: started by the first Ray task, shared, stopped when idle.
 
-Ray is process-global (one driver connection per process), so this module keeps one record of
-what *it* started, shared by every Ray task of the process and counted: the first task to need
-Ray starts it, the last one to finish stops it. Ray that something else initialized (the user's
-own ``ray.init()``) is reused and left running.
+The local Ray is owned by the process (:mod:`flyteplugins.ray._process`): every Ray task of
+the process, one after another or at the same time, uses the one Ray the first of them started,
+and it stays up ``FLYTE_RAY_IDLE_TIMEOUT`` seconds (default 60) after the last one ends (``0``:
+until the run ends). Ray that something else initialized (the user's own ``ray.init()``) is
+reused and left running. Ray is started from the kit's supervisor thread, so its processes die
+with this process even when it is killed.
 
 ``FLYTE_RAY_LOCAL_NODES=per-replica`` starts a head plus one node per worker replica with Ray's
 own multi-node-on-one-machine support (``ray.cluster_utils.Cluster``), so worker-group
 scheduling can be tried on a laptop; the default is one node, as fast as a plain ``ray.init()``.
+A task whose node layout differs from the running one restarts it between tasks.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
-import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from flyte.errors import ValidationError
+from flyte.extend import Lease, local_size
 
+from flyteplugins.ray._process import RayRuntime, RayShape, SizeKey, acquire, env_key
 from flyteplugins.ray._session import RaySession, require_ray
 from flyteplugins.ray.config import RayJobConfig
 
@@ -57,6 +60,19 @@ class NodeSize:
     object_store_memory: Optional[int] = None
     resources: Dict[str, float] = field(default_factory=dict)
 
+    def key(self) -> SizeKey:
+        """The size as a comparable tuple (see :class:`flyteplugins.ray._process.RayShape`)."""
+        return (self.num_cpus, self.num_gpus, self.memory, tuple(sorted(self.resources.items())))
+
+    def describe(self) -> str:
+        parts = [
+            f"{self.num_cpus} CPU" if self.num_cpus is not None else "all CPUs",
+            f"{self.memory / 2**30:.2g} GiB" if self.memory is not None else "",
+            f"{self.num_gpus} GPU" if self.num_gpus else "",
+            *(f"{v:g} {k}" for k, v in sorted(self.resources.items())),
+        ]
+        return ", ".join(p for p in parts if p)
+
     def init_kwargs(self) -> Dict[str, Any]:
         """Keyword arguments of ``ray.init`` for this size (only what is set)."""
         kwargs: Dict[str, Any] = {}
@@ -85,11 +101,6 @@ class NodeSize:
         return args
 
 
-def _upper(value: Any) -> Any:
-    """The limit of a ``(request, limit)`` pair, else the value itself."""
-    return value[1] if isinstance(value, tuple) else value
-
-
 def node_size(resources: Any) -> NodeSize:
     """Size a Ray node from a task's (or worker group's) ``flyte.Resources``.
 
@@ -98,25 +109,15 @@ def node_size(resources: Any) -> NodeSize:
     split a machine; a GPU count becomes ``num_gpus``, other accelerators Ray's custom
     resources (``TPU``, ``neuron_cores``, ``HPU``). ``None`` leaves everything to Ray.
     """
-    size = NodeSize()
-    if resources is None:
-        return size
-    from flyte._quantity import parse_quantity
-
-    cpu = _upper(resources.cpu)
-    if cpu is not None and parse_quantity(cpu) > 0:
-        size.num_cpus = max(1, math.ceil(parse_quantity(cpu)))
-    memory = _upper(resources.memory)
-    if memory is not None and parse_quantity(memory) > 0:
-        size.memory = int(parse_quantity(memory))
-        size.object_store_memory = max(_MIN_OBJECT_STORE, int(size.memory * 0.3))
-    device = resources.get_device()
-    if device is not None:
-        count = device.accelerator_count()
-        if device.device_class in ("GPU", "AMD_GPU"):
-            size.num_gpus = count
+    local = local_size(resources)
+    size = NodeSize(num_cpus=local.cpus, memory=local.memory)
+    if local.memory is not None:
+        size.object_store_memory = max(_MIN_OBJECT_STORE, int(local.memory * 0.3))
+    if local.accelerators is not None and local.device_class is not None:
+        if local.gpus is not None:
+            size.num_gpus = local.gpus
         else:
-            size.resources[_RAY_DEVICE_RESOURCES[device.device_class]] = float(count)
+            size.resources[_RAY_DEVICE_RESOURCES[local.device_class]] = float(local.accelerators)
     return size
 
 
@@ -128,130 +129,110 @@ def local_node_mode() -> str:
     return mode
 
 
-class _Owned:
-    """Ray started by this module, and how many running tasks use it."""
-
-    def __init__(self, cluster: Any, data: Dict[str, Any]):
-        self.cluster = cluster
-        self.data = data
-        self.users = 0
-
-
-_lock = threading.Lock()
-_owned: Optional[_Owned] = None
-
-
 class LocalRaySession(RaySession):
-    """Ray on this machine for one task attempt; :meth:`stop` releases it."""
+    """Ray on this machine for one task attempt; :meth:`stop` releases its lease."""
 
     kind = "local"
 
-    def __init__(self, data: Dict[str, Any], owned: Optional[_Owned]):
+    def __init__(self, data: Dict[str, Any], lease: "Lease[RayRuntime]"):
         super().__init__(data)
-        self._owned = owned
+        self.lease = lease
 
-    def stop(self) -> None:
-        owned, self._owned = self._owned, None
-        if owned is not None:
-            _release(owned)
+    def release(self) -> None:
+        self.lease.release()
 
 
-def _release(owned: _Owned) -> None:
-    global _owned
-    with _lock:
-        owned.users -= 1
-        if owned.users > 0:
-            return
-        if _owned is owned:
-            _owned = None
-        _shutdown(owned.cluster)
+# ----------------------------------------------------------------------------------------------
+# Shapes
+# ----------------------------------------------------------------------------------------------
 
 
-def _shutdown(cluster: Any) -> None:
-    ray = require_ray()
-    try:
-        ray.shutdown()
-    finally:
-        if cluster is not None:
-            cluster.shutdown()
-
-
-def started_here() -> bool:
-    """True while a Ray task of this process runs on the Ray this module started."""
-    return _owned is not None
-
-
-def start_local(config: RayJobConfig, resources: Any) -> LocalRaySession:
-    """Start Ray here for a task (or join what this module already started, or reuse the
-    user's own Ray) and return the session whose ``stop`` undoes it."""
-    global _owned
-    ray = require_ray()
-    with _lock:
-        if _owned is not None and ray.is_initialized():
-            _owned.users += 1
-            return LocalRaySession(dict(_owned.data), _owned)
-        from flyteplugins.ray.cluster import connected_target
-
-        connected = connected_target()
-        if connected is not None:
-            raise ValidationError(
-                "address",
-                None,
-                f"the Ray cluster this process is connected to for another running Ray task ({connected[1]}); "
-                "run tasks with different Ray targets one after another",
-            )
-        if ray.is_initialized():
-            # Someone else's Ray: use it, never stop it.
-            return LocalRaySession(_running_data(ray, reused=True), None)
-        mode = local_node_mode()
-        cluster = None
-        try:
-            if mode == "per-replica":
-                cluster = _start_nodes(ray, config, resources)
-                ray.init(address=cluster.address, runtime_env=config.runtime_env)
-            else:
-                # "local": always a new instance, never a cluster that `ray start` left on this
-                # machine (use FLYTE_RAY_ADDRESS=auto to run on that one).
-                ray.init(address="local", runtime_env=config.runtime_env, **node_size(resources).init_kwargs())
-        except BaseException:
-            # Nothing may outlive a failed start either.
-            _shutdown(cluster)
-            raise
-        owned = _Owned(cluster, _running_data(ray, reused=False, nodes=mode))
-        owned.users = 1
-        _owned = owned
-        return LocalRaySession(dict(owned.data), owned)
-
-
-def _start_nodes(ray: Any, config: RayJobConfig, resources: Any) -> Any:
-    from ray.cluster_utils import Cluster
-
+def _nodes_spec(config: RayJobConfig, resources: Any) -> Dict[str, Any]:
+    """The per-replica layout: ``{"head": node args, "workers": [node args, ...]}``."""
     head = config.head_node_config
     head_size = node_size(head.requests if head is not None and head.requests is not None else resources)
     head_args = head_size.node_args(max(_MIN_OBJECT_STORE, head_size.object_store_memory or 200 * 1024 * 1024))
     # The dashboard is a dozen processes: too heavy for a many-node cluster on one machine.
     head_args["include_dashboard"] = False
-    cluster = Cluster(initialize_head=True, head_node_args=head_args, shutdown_at_exit=True)
+    workers: List[Dict[str, Any]] = []
+    for group in config.worker_node_config:
+        size = node_size(group.requests if group.requests is not None else group.limits)
+        workers.extend(size.node_args(_WORKER_NODE_OBJECT_STORE) for _ in range(group.replicas))
+    return {"head": head_args, "workers": workers}
+
+
+def _freeze(args: Dict[str, Any]) -> SizeKey:
+    res = tuple(sorted((args.get("resources") or {}).items()))
+    return (args.get("num_cpus"), args.get("num_gpus"), args.get("memory"), res)
+
+
+def local_shape(config: RayJobConfig, resources: Any, mode: str) -> RayShape:
+    """The :class:`RayShape` of local Ray for a task with ``config`` and ``resources``."""
+    env = env_key(config.runtime_env)
+    if mode == "per-replica":
+        spec = _nodes_spec(config, resources)
+        layout = (_freeze(spec["head"]), *(_freeze(w) for w in spec["workers"]))
+        return RayShape("local", None, mode, layout, env, label=f"head + {len(spec['workers'])} worker nodes")
+    size = node_size(resources)
+    return RayShape("local", None, mode, (size.key(),), env, label=f"one node, {size.describe()}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Starting
+# ----------------------------------------------------------------------------------------------
+
+
+def _gcs_address(ray: Any) -> Optional[str]:
     try:
-        for group in config.worker_node_config:
-            size = node_size(group.requests if group.requests is not None else group.limits)
-            for _ in range(group.replicas):
-                cluster.add_node(wait=False, **size.node_args(_WORKER_NODE_OBJECT_STORE))
-        cluster.wait_for_nodes()
+        return ray.get_runtime_context().gcs_address
+    except Exception:  # an old Ray without gcs_address; the address is informative only
+        return None
+
+
+def _start_single(config: RayJobConfig, resources: Any) -> RayRuntime:
+    ray = require_ray()
+    try:
+        # "local": always a new instance, never a cluster that `ray start` left on this machine
+        # (use FLYTE_RAY_ADDRESS=auto to run on that one).
+        ray.init(address="local", runtime_env=config.runtime_env, **node_size(resources).init_kwargs())
     except BaseException:
+        ray.shutdown()  # nothing may outlive a failed start either
+        raise
+    return RayRuntime({"ray_address": _gcs_address(ray), "ray_local_nodes": "single"})
+
+
+def _start_nodes(config: RayJobConfig, resources: Any) -> RayRuntime:
+    from ray.cluster_utils import Cluster
+
+    ray = require_ray()
+    spec = _nodes_spec(config, resources)
+    # Ray's multi-node helper installs signal handlers, so it runs on the calling (main)
+    # thread, which lives as long as the process: its nodes die with the process.
+    cluster = Cluster(initialize_head=True, head_node_args=spec["head"], shutdown_at_exit=True)
+    try:
+        for args in spec["workers"]:
+            cluster.add_node(wait=False, **args)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, runtime_env=config.runtime_env)
+    except BaseException:
+        ray.shutdown()
         cluster.shutdown()
         raise
-    return cluster
+    return RayRuntime({"ray_address": _gcs_address(ray) or cluster.address, "ray_local_nodes": "per-replica"}, cluster.shutdown)
 
 
-def _running_data(ray: Any, *, reused: bool, nodes: str = "single") -> Dict[str, Any]:
-    """What the body reads as ``flyte.ctx().data`` for Ray running in this process."""
-    data: Dict[str, Any] = {"ray_target": "local", "ray_reused": reused}
-    try:
-        data["ray_address"] = ray.get_runtime_context().gcs_address
-    except Exception:  # an old Ray without gcs_address; the address is informative only
-        pass
-    if not reused:
-        data["ray_local_nodes"] = nodes
-    return data
-
+def start_local(config: RayJobConfig, resources: Any) -> LocalRaySession:
+    """A session on this machine's Ray for the running task: the shared Ray when it fits, else
+    a new one (or the user's own Ray, left running). :meth:`LocalRaySession.stop` releases it."""
+    mode = local_node_mode()
+    shape = local_shape(config, resources, mode)
+    start = _start_nodes if mode == "per-replica" else _start_single
+    lease = acquire(shape, lambda: start(config, resources), start_here=mode == "per-replica")
+    data: Dict[str, Any] = {"ray_target": "local", "ray_reused": not lease.owned, "ray_warm": lease.reused}
+    if lease.owned:
+        data.update(lease.runtime.data)
+    else:
+        address = _gcs_address(require_ray())
+        if address:
+            data["ray_address"] = address
+    return LocalRaySession(data, lease)

@@ -20,16 +20,15 @@ out or was cancelled. On Kubernetes the task is a KubeRay ``RayJob`` (:mod:`flyt
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Optional, Tuple
 
-from flyte._task import AsyncFunctionTaskTemplate
-from flyte.errors import ValidationError
+from flyte.errors import TypeValidationError, ValidationError
+from flyte.extend import SessionTaskTemplate, open_cancellably, resolve_target
 from flyte.models import SerializationContext
 
+from flyteplugins.ray import cluster, local
 from flyteplugins.ray._session import RaySession
 from flyteplugins.ray.config import ADDRESS_ENV_VAR, RayJobConfig, check_address, upscaling_mode_number
 # The published plugin's module path: its config classes are importable from here too.
@@ -48,6 +47,10 @@ __all__ = [
 IN_RAY_JOB_ENV_VAR = "RAY_JOB_CONFIG_JSON_ENV_VAR"
 """Set by Ray in the driver process of a submitted job (Jobs API, KubeRay)."""
 
+# URL schemes of Ray addresses and the target each means; a bare host:port (or "auto") is a
+# plain driver connection.
+_SCHEMES = {"ray": "client", "http": "jobs", "https": "jobs"}
+
 
 def target_address(config: RayJobConfig) -> Tuple[str, Optional[str]]:
     """``(kind, address)`` of where a task with ``config`` runs from this process.
@@ -56,37 +59,25 @@ def target_address(config: RayJobConfig) -> Tuple[str, Optional[str]]:
     (no address), ``"client"`` (``ray://``), ``"jobs"`` (``http(s)://``) or ``"driver"``
     (a GCS ``host:port`` or ``auto``). The config's address wins over ``FLYTE_RAY_ADDRESS``.
     """
-    if os.environ.get(IN_RAY_JOB_ENV_VAR):
-        return "job-driver", None
-    address = check_address(config.address)
-    if address is None:
-        address = check_address(os.environ.get(ADDRESS_ENV_VAR), field=ADDRESS_ENV_VAR, owner="environment")
-    if address is None:
-        return "local", None
-    if address.startswith("ray://"):
-        return "client", address
-    if address.startswith(("http://", "https://")):
-        return "jobs", address
-    return "driver", address
-
-
-async def _finish_or_undo(starting: Any) -> RaySession:
-    """Await a session being opened in a thread; if the task is cancelled meanwhile (timeout,
-    Ctrl-C), wait for the opening to end and stop the session: nothing started outlives the task."""
-    fut = asyncio.ensure_future(starting)
-    try:
-        return await asyncio.shield(fut)
-    except asyncio.CancelledError:
-        try:
-            session = await fut
-        except BaseException:
-            raise asyncio.CancelledError from None
-        await asyncio.to_thread(session.stop)
-        raise
+    # Validated with the config's own rules first (their message lists Ray's address forms).
+    if not os.environ.get(IN_RAY_JOB_ENV_VAR) and check_address(config.address) is None:
+        check_address(os.environ.get(ADDRESS_ENV_VAR), field=ADDRESS_ENV_VAR, owner="environment")
+    target = resolve_target(
+        "ray",
+        config.address,
+        schemes=_SCHEMES,
+        bare="driver",
+        words=("auto",),
+        in_job_env=(IN_RAY_JOB_ENV_VAR,),
+        in_job_kind="job-driver",
+        owner="RayJobConfig",
+        env_var=ADDRESS_ENV_VAR,
+    )
+    return target.kind, target.address
 
 
 @dataclass(kw_only=True)
-class RayFunctionTask(AsyncFunctionTaskTemplate):
+class RayFunctionTask(SessionTaskTemplate):
     """A task whose function calls ``@ray.remote`` code on the Ray cluster of its ``RayJobConfig``.
 
     The body reads ``flyte.ctx().data["ray_address"]`` (and ``ray_target``) to learn where it
@@ -102,12 +93,8 @@ class RayFunctionTask(AsyncFunctionTaskTemplate):
         super().__post_init__()
         owner = f"task {self.name}"
         if not isinstance(self.plugin_config, RayJobConfig):
-            from flyte.errors import TypeValidationError
-
             raise TypeValidationError("plugin_config", self.plugin_config, RayJobConfig, owner=owner)
         self._check_reuse(owner)
-        self._sessions: Dict[Any, RaySession] = {}
-        self._sessions_lock = threading.Lock()
 
     def _check_reuse(self, owner: str) -> None:
         # A reusable Ray task shares one long-lived cluster between calls: settings that tear the
@@ -142,53 +129,21 @@ class RayFunctionTask(AsyncFunctionTaskTemplate):
             )
 
     # ------------------------------------------------------------------------------------------
-    # Lifecycle
+    # Lifecycle (pre / execute / post come from SessionTaskTemplate)
     # ------------------------------------------------------------------------------------------
-    def _session_key(self) -> Any:
-        import flyte
-
-        tctx = flyte.ctx()
-        if tctx is None:
-            return None
-        return (tctx.action.run_name, tctx.action.name, tctx.attempt_number)
-
-    async def pre(self, *args: Any, **kwargs: Any) -> Dict[str, Any]:
-        """Open the Ray target of this task (see the module docs) and hand its facts to the body."""
+    async def open_session(self, *args: Any, **kwargs: Any) -> RaySession:
+        """Open the Ray target of this task (see the module docs)."""
         kind, address = target_address(self.plugin_config)
         if kind == "local":
-            from flyteplugins.ray.local import start_local
-
-            from flyteplugins.ray.local import local_node_mode
-
-            if local_node_mode() == "per-replica":
+            if local.local_node_mode() == "per-replica":
                 # Ray's multi-node helper installs signal handlers: it must start on this thread.
-                session: RaySession = start_local(self.plugin_config, self.resources)
-            else:
-                # Starting Ray takes seconds: off the event loop, so other tasks of the run go on.
-                session = await _finish_or_undo(asyncio.to_thread(start_local, self.plugin_config, self.resources))
-        else:
-            from flyteplugins.ray import cluster
-
-            session = await cluster.open_session(kind, address, self.plugin_config)
-        with self._sessions_lock:
-            self._sessions[self._session_key()] = session
-        return dict(session.data)
-
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the body here, or, for a Jobs API target, as a job on the cluster."""
-        with self._sessions_lock:
-            session = self._sessions.get(self._session_key())
-        if session is not None and not session.runs_body_here:
-            return await session.execute(self, kwargs)
-        return await super().execute(*args, **kwargs)
-
-    async def post(self, return_vals: Any) -> Any:
-        """Stop what ``pre`` started; the function's value stays the task's output."""
-        with self._sessions_lock:
-            session = self._sessions.pop(self._session_key(), None)
-        if session is not None:
-            await asyncio.to_thread(session.stop)
-        return None
+                return local.start_local(self.plugin_config, self.resources)
+            # Starting Ray takes seconds: off the event loop, so other tasks of the run go on
+            # (the start itself runs on the kit's supervisor thread).
+            return await open_cancellably(
+                lambda: local.start_local(self.plugin_config, self.resources), lambda s: s.stop()
+            )
+        return await cluster.open_session(kind, address, self.plugin_config)
 
     # ------------------------------------------------------------------------------------------
     # Description for clusters

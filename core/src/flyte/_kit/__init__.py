@@ -1,0 +1,23 @@
+"""The plugin kit: what every engine plugin needs, implemented once (public via ``flyte.extend``).
+
+One concept per module:
+
+==================  =========================================================================
+``targets``         where a task runs: inside a job, an address, ``FLYTE_<ENGINE>_ADDRESS``, here
+``runtime``         the per-process runtime owner: shared, reference counted, idle timeout, exit
+``children``        child processes: die with us (PDEATHSIG), stop by PID, readiness waits
+``supervisor``      the one long-lived thread that starts child processes and runs timers
+``signals``         SIGINT/SIGTERM handlers chained to the ones installed before
+``runs``            run boundaries (a timeout of 0 stops a runtime when the run ends)
+``redact``          secret values masked in captured output
+``probe``           a fast TCP reachability check of a cluster address
+``modules``         an optional module, or an error naming the pip package
+``sizing``          a local runtime's size from ``flyte.Resources``
+``cancel``          opening a resource in a thread without leaking it on cancellation
+``session``         ``EngineSession`` and ``SessionTaskTemplate`` (pre / execute / post)
+``remote``          running a task as a remote command (inputs, command, outputs or error)
+==================  =========================================================================
+
+This package imports nothing at import time; each module imports only lower layers (errors,
+values, context, storage, serializers, the task model), never ``flyte.init`` or the CLI.
+"""
