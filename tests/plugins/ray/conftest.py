@@ -144,6 +144,10 @@ def ray_head(ray_environment: Path) -> Iterator[RayHead]:
             f"--port={gcs}", f"--ray-client-server-port={client}", f"--dashboard-port={dashboard}",
             "--include-dashboard=true", "--node-ip-address=127.0.0.1", "--num-cpus=2",
             f"--object-store-memory={200 * 1024 * 1024}", "--disable-usage-stats",
+            # Ray's agents default to fixed ports (52365, ...): another Ray on this machine would
+            # hold them and leave the Jobs API without an agent. Free ports keep heads apart.
+            f"--dashboard-agent-listen-port={free_port()}", f"--dashboard-agent-grpc-port={free_port()}",
+            f"--runtime-env-agent-port={free_port()}", f"--metrics-export-port={free_port()}",
         ],
         env=env,
         stdout=log,
