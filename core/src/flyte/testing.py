@@ -191,8 +191,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 def child_pids(exclude: int = 0) -> Set[int]:
     """PIDs of every live descendant of this process, without the subtree of ``exclude``."""
     from flyte._kit.children import descendants
+    from flyte._kit.watchdog import watchdog_pid
 
     pids = descendants(os.getpid())
+    pids.discard(watchdog_pid() or 0)  # lives as long as this process, on purpose
     if exclude:
         pids -= {exclude, *descendants(exclude)}
     return pids

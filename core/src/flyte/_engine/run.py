@@ -328,10 +328,10 @@ class _Runner:
                 duration=loop.time() - started,
             )
         finally:
-            kit_runs.run_ended()
             if sigterm_installed:
                 loop.remove_signal_handler(signal.SIGTERM)
                 signal.signal(signal.SIGTERM, previous_sigterm)
+            kit_runs.run_ended()  # after the handler is restored: the kit may install its own
             if restore_env is not None:
                 restore_env()
             current_task_context.reset(ctx_token)

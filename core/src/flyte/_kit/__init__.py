@@ -7,6 +7,7 @@ One concept per module:
 ``runtime``         the per-process runtime owner: shared, reference counted, idle timeout, exit
 ``children``        child processes: die with us (PDEATHSIG), stop by PID, readiness waits
 ``supervisor``      the one long-lived thread that starts child processes and runs timers
+``watchdog``        kills what a runtime started once this process is gone, even by SIGKILL
 ``signals``         SIGINT/SIGTERM handlers chained to the ones installed before
 ``runs``            run boundaries (a timeout of 0 stops a runtime when the run ends)
 ``redact``          secret values masked in captured output

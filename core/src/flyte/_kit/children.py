@@ -251,6 +251,9 @@ def start_child(
         )
 
     proc = supervisor.call(spawn)
+    from flyte._kit import watchdog
+
+    watchdog.guard([proc.pid])  # and whatever it starts, should this process die first
     return ChildProcess(name, proc, argv, on_line)
 
 

@@ -29,7 +29,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, Generic, List, Optional, TypeVar
 
-from flyte._kit import runs, signals, supervisor
+from flyte._kit import runs, signals, supervisor, watchdog
+from flyte._kit.children import descendants
 from flyte.errors import FlyteError, ValidationError
 
 __all__ = ["Lease", "RuntimeConflictError", "RuntimeOwner", "idle_timeout", "runtime_owner", "stop_all"]
@@ -199,7 +200,10 @@ class RuntimeOwner(Generic[R]):
                     self.engine, user, _describe(shape), _describe(self._shape),
                 )
                 self._stop_locked()
+            before = descendants(os.getpid())
             runtime = start_fn() if start_here else supervisor.call(start_fn)
+            # What the start added (an engine's own processes) dies with us even by SIGKILL.
+            watchdog.guard(descendants(os.getpid()) - before - {watchdog.watchdog_pid() or 0})
             self.starts += 1
             self._runtime, self._shape = runtime, shape
             _register(self)

@@ -56,6 +56,12 @@ def install() -> bool:
     """Install the handlers if on the main thread and not done yet; True when they are in place."""
     if threading.current_thread() is not threading.main_thread():
         return bool(_previous)
+    from flyte._kit import runs
+
+    if runs.runs_in_progress():
+        # A run owns SIGTERM while it lasts (it aborts the run) and restores the handler it
+        # found afterwards; the end of the run calls this again.
+        return bool(_previous)
     with _lock:
         for signum in (signal.SIGINT, signal.SIGTERM):
             if signum in _previous:
