@@ -58,14 +58,10 @@ if TYPE_CHECKING:
     from flyte._kit.sizing import LocalSize, local_size
     from flyte._kit.supervisor import call as run_on_supervisor
     from flyte._kit.targets import Target, check_address, resolve_target
-    from flyte._serialize.container import container_command
     from flyte._lazy import lazy_module
     from flyte._loader import ModuleLocation, task_module_location
     from flyte._plugins.registry import TaskPluginRegistry
     from flyte._pod import PRIMARY_CONTAINER_DEFAULT_NAME
-    from flyte._serialize.devices import device_scheduling
-    from flyte._serialize.k8s import apply_shm, container_resources, merge_pod_template, task_pod_spec
-    from flyte._serialize.k8s_settings import K8sSettings
     from flyte._serialize.resources import (
         get_proto_extended_resources,
         get_proto_resources,

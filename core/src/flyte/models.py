@@ -26,6 +26,8 @@ __all__ = [
     "SerializationContext",
     "TaskContext",
     "generate_random_name",
+    "named_tuple_return",
+    "returned_value",
 ]
 
 MAX_INLINE_IO_BYTES = 10 * 1024 * 1024
@@ -290,3 +292,25 @@ class TaskContext:
     @property
     def master_port(self) -> Optional[str]:
         return os.environ.get("MASTER_PORT")
+
+
+def named_tuple_return(func: Any) -> Any:
+    """The NamedTuple class ``func`` is annotated to return, else None."""
+    if func is None:
+        return None
+    try:
+        ret = typing.get_type_hints(func).get("return")
+    except Exception:  # unresolvable annotations: treat as a plain tuple
+        return None
+    return ret if isinstance(ret, type) and issubclass(ret, tuple) and hasattr(ret, "_fields") else None
+
+
+def returned_value(output_names: typing.Sequence[str], values: Dict[str, Any], result_type: Any = None) -> Any:
+    """A task's return value from its named outputs, as a local call returns it: None, the one
+    value, or a tuple (``result_type(*values)`` when the function returns a NamedTuple)."""
+    if not output_names:
+        return None
+    if len(output_names) == 1:
+        return values[output_names[0]]
+    out = tuple(values[n] for n in output_names)
+    return result_type(*out) if result_type is not None else out

@@ -28,7 +28,7 @@ from flyte.errors import (
     TraceDoesNotAllowNestedTasksError,
     TypeValidationError,
 )
-from flyte.models import ActionID, GroupData, TaskContext
+from flyte.models import ActionID, GroupData, TaskContext, named_tuple_return, returned_value
 
 logger = logging.getLogger("flyte")
 
@@ -90,16 +90,7 @@ def _plan(task: Any) -> _Plan:
 
 
 def _named_tuple_result(task: Any) -> Any:
-    func = getattr(task, "func", None)
-    if func is None:
-        return None
-    try:
-        import typing
-
-        ret = typing.get_type_hints(func).get("return")
-    except Exception:
-        return None
-    return ret if isinstance(ret, type) and issubclass(ret, tuple) and hasattr(ret, "_fields") else None
+    return named_tuple_return(getattr(task, "func", None))
 
 
 def _bind(task: Any, plan: _Plan, args: tuple, kwargs: dict) -> Dict[str, Any]:
@@ -150,13 +141,7 @@ def _outputs_to_dict(task: Any, plan: _Plan, value: Any) -> Dict[str, Any]:
 
 
 def _dict_to_outputs(plan: _Plan, values: Dict[str, Any]) -> Any:
-    n = len(plan.output_names)
-    if n == 0:
-        return None
-    if n == 1:
-        return values[plan.output_names[0]]
-    out = tuple(values[k] for k in plan.output_names)
-    return plan.result_type(*out) if plan.result_type is not None else out
+    return returned_value(plan.output_names, values, plan.result_type)
 
 
 async def _maybe_await(v: Any) -> Any:

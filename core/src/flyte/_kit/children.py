@@ -24,12 +24,12 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from typing import Callable, Deque, Dict, List, Mapping, Optional, Pattern, Sequence, Set, Union
 
 from flyte._kit import supervisor
+from flyte._kit.deathsig import _preexec, _prctl
 from flyte._redact import redact
 from flyte.errors import FlyteError
 
@@ -50,36 +50,6 @@ class ChildProcessError(FlyteError, RuntimeError):
         self.last_lines = list(last_lines)
         tail = "\n".join(f"  | {line}" for line in self.last_lines) or "  | (no output)"
         super().__init__(f"{name} (pid {pid}) {what}; its last log lines:\n{tail}")
-
-
-def _load_prctl() -> Optional[Callable[..., int]]:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-        prctl.restype = ctypes.c_int
-        prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-        return prctl
-    except (OSError, AttributeError):
-        return None
-
-
-# Loaded in the parent: the child, between fork and exec, only calls it.
-_prctl = _load_prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def _preexec(parent_pid: int, death_signal: int) -> Callable[[], None]:
-    def in_child() -> None:
-        if _prctl is not None:
-            _prctl(_PR_SET_PDEATHSIG, death_signal, 0, 0, 0)
-            # The parent may have died between fork and prctl: then nobody would signal us.
-            if os.getppid() != parent_pid:
-                os._exit(1)
-
-    return in_child
 
 
 class ChildProcess:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import typing
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Type
@@ -88,28 +87,12 @@ async def prepare(task: Any, kwargs: Dict[str, Any], *, prefix: str = "remote") 
     return RemoteCall(command, work, inputs, outputs_prefix, root_dir, name)
 
 
-def _result_type(task: Any) -> Any:
-    func = getattr(task, "func", None)
-    if func is None:
-        return None
-    try:
-        ret = typing.get_type_hints(func).get("return")
-    except Exception:
-        return None
-    return ret if isinstance(ret, type) and issubclass(ret, tuple) and hasattr(ret, "_fields") else None
-
-
 def unpack_outputs(task: Any, values: Dict[str, Any]) -> Any:
     """The task's return value from its named outputs, as a local call returns it: None, the
     one value, or a tuple (the function's NamedTuple when it returns one)."""
-    names = list(task.interface.outputs)
-    if not names:
-        return None
-    if len(names) == 1:
-        return values[names[0]]
-    out = tuple(values[n] for n in names)
-    result_type = _result_type(task)
-    return result_type(*out) if result_type is not None else out
+    from flyte.models import named_tuple_return, returned_value
+
+    return returned_value(list(task.interface.outputs), values, named_tuple_return(getattr(task, "func", None)))
 
 
 async def collect(

@@ -102,7 +102,7 @@ def _ensure() -> Optional[subprocess.Popen]:
     with _lock:
         if _proc is not None and _proc.poll() is None:
             return _proc
-        from flyte._kit.children import _preexec, _prctl
+        from flyte._kit.deathsig import _preexec, _prctl
 
         parent = os.getpid()
         import signal
