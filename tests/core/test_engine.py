@@ -470,6 +470,32 @@ def test_secrets_resolved_from_env_and_never_stored(isolated_flyte_home, monkeyp
     assert "db-password" in str(ei.value)
 
 
+def test_a_secret_a_task_prints_is_masked_in_output_and_logs(isolated_flyte_home, monkeypatch, capsys):
+    monkeypatch.setenv("FLYTE_SECRET_API_TOKEN", "tok-3141592653")
+    e = flyte.TaskEnvironment(name="sec-print-env", secrets=[flyte.Secret(key="api-token", as_env_var="API_TOKEN")])
+
+    @e.task
+    async def leak() -> int:
+        import os
+
+        print(f"token is {os.environ['API_TOKEN']}")
+        return 1
+
+    flyte.init(local_persistence=True)
+    run = flyte.run(leak)
+    assert run.outputs()[0] == 1
+    assert "tok-3141592653" not in capsys.readouterr().out
+    from flyte._engine.store import LocalStore
+
+    store = LocalStore(isolated_flyte_home / "local.db")
+    try:
+        text = "".join(r.text for r in store.get_logs(run.name))
+    finally:
+        store.close()
+    assert "token is ****" in text
+    assert "tok-3141592653" not in text
+
+
 def test_current_project_and_domain():
     e = flyte.TaskEnvironment(name="pd-env")
 

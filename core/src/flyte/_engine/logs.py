@@ -8,6 +8,7 @@ import threading
 from typing import Any, Iterator, TextIO
 
 from flyte._context import current_run_state, current_task_context
+from flyte._redact import redact
 
 _lock = threading.Lock()
 _installed = 0
@@ -22,6 +23,7 @@ class _Tee:
         self._name = name
 
     def write(self, text: str) -> int:
+        text = redact(text)  # a secret value the task resolved is never shown or stored
         n = self._stream.write(text)
         if text:
             state = current_run_state.get()

@@ -330,7 +330,8 @@ class _Runner:
         finally:
             if sigterm_installed:
                 loop.remove_signal_handler(signal.SIGTERM)
-                signal.signal(signal.SIGTERM, previous_sigterm)
+                # getsignal() gives None for a handler not set from Python: the default then.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL if previous_sigterm is None else previous_sigterm)
             kit_runs.run_ended()  # after the handler is restored: the kit may install its own
             if restore_env is not None:
                 restore_env()

@@ -51,9 +51,11 @@ class RemoteCall:
 
 def module_root(task: Any) -> Optional[str]:
     """The folder from which the task's module imports under its name (None: unknown)."""
+    from flyte._config import get_config
     from flyte._loader import task_module_location
 
-    location = task_module_location(task)
+    # A script run as __main__ is named relative to the project root (flyte.init(root_dir=...)).
+    location = task_module_location(task, get_config().root_dir)
     return str(location.root) if location is not None else None
 
 

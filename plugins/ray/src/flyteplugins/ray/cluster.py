@@ -27,7 +27,7 @@ from typing import Any, Dict, Optional
 
 from flyte.errors import ClusterUnreachableError, RuntimeUserError
 from flyte.extend import Lease, RemoteCall, collect_outputs, open_cancellably, prepare_remote_call, probe_tcp
-from flyte.extend import read_remote_error
+from flyte.extend import read_remote_error, redact
 
 from flyteplugins.ray._process import RayRuntime, RayShape, acquire, env_key
 from flyteplugins.ray._session import RaySession, require_ray
@@ -197,6 +197,9 @@ class JobSubmissionSession(RaySession):
         # goes first. On a remote cluster that folder does not exist and changes nothing.
         bindir = os.path.dirname(sys.executable)
         entrypoint = f'PATH={shlex.quote(bindir)}:"$PATH" ' + shlex.join(call.command)
+        # Known before submitting: a task cancelled while the submission is in flight still
+        # stops its job in release().
+        self.job_id = call.name
         self.job_id = await asyncio.to_thread(
             self.client.submit_job,
             entrypoint=entrypoint,
@@ -212,7 +215,7 @@ class JobSubmissionSession(RaySession):
     async def _stream_logs(self) -> None:
         try:
             async for lines in self.client.tail_job_logs(self.job_id):
-                sys.stdout.write(lines)
+                sys.stdout.write(redact(lines))
                 sys.stdout.flush()
         except asyncio.CancelledError:
             raise
