@@ -245,26 +245,19 @@ class WorkerNodeConfig:
 _ADDRESS_FORMS = "'ray://host:10001' (Ray Client), 'http(s)://host:8265' (Jobs API), 'host:6379' (GCS) or 'auto'"
 
 
+ADDRESS_SCHEMES = {"ray": "client", "http": "jobs", "https": "jobs"}
+"""URL schemes of Ray addresses and the target each means; a bare ``host:port`` (or ``auto``) is
+a plain driver connection."""
+
+
 def check_address(address: Any, field: str = "address", owner: str = "RayJobConfig") -> Optional[str]:
     """``address`` stripped, or None when empty; a ValidationError when it has no known form."""
-    if address is None:
-        return None
-    if not isinstance(address, str):
-        raise TypeValidationError(field, address, f"a str: {_ADDRESS_FORMS}", owner=owner)
-    text = address.strip()
-    if not text:
-        return None
-    if text == "auto":
-        return text
-    scheme, sep, rest = text.partition("://")
-    if sep:
-        if scheme not in ("ray", "http", "https") or not rest.strip("/"):
-            raise ValidationError(field, address, _ADDRESS_FORMS, owner=owner)
-        return text
-    host, colon, port = text.rpartition(":")
-    if not colon or not host or not port.isdigit():
-        raise ValidationError(field, address, _ADDRESS_FORMS, owner=owner)
-    return text
+    from flyte.extend import check_address as check
+
+    return check(
+        address, field=field, owner=owner, schemes=ADDRESS_SCHEMES, bare="driver", words=("auto",),
+        allowed=_ADDRESS_FORMS,
+    )
 
 
 @dataclass

@@ -20,7 +20,6 @@ out or was cancelled. On Kubernetes the task is a KubeRay ``RayJob`` (:mod:`flyt
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Optional, Tuple
 
@@ -30,7 +29,8 @@ from flyte.models import SerializationContext
 
 from flyteplugins.ray import cluster, local
 from flyteplugins.ray._session import RaySession
-from flyteplugins.ray.config import ADDRESS_ENV_VAR, RayJobConfig, check_address, upscaling_mode_number
+from flyteplugins.ray.config import ADDRESS_ENV_VAR, ADDRESS_SCHEMES, RayJobConfig, upscaling_mode_number
+from flyteplugins.ray.config import _ADDRESS_FORMS
 # The published plugin's module path: its config classes are importable from here too.
 from flyteplugins.ray.config import AutoscalerOptionsConfig, HeadNodeConfig, WorkerNodeConfig
 
@@ -47,9 +47,6 @@ __all__ = [
 IN_RAY_JOB_ENV_VAR = "RAY_JOB_CONFIG_JSON_ENV_VAR"
 """Set by Ray in the driver process of a submitted job (Jobs API, KubeRay)."""
 
-# URL schemes of Ray addresses and the target each means; a bare host:port (or "auto") is a
-# plain driver connection.
-_SCHEMES = {"ray": "client", "http": "jobs", "https": "jobs"}
 
 
 def target_address(config: RayJobConfig) -> Tuple[str, Optional[str]]:
@@ -59,13 +56,11 @@ def target_address(config: RayJobConfig) -> Tuple[str, Optional[str]]:
     (no address), ``"client"`` (``ray://``), ``"jobs"`` (``http(s)://``) or ``"driver"``
     (a GCS ``host:port`` or ``auto``). The config's address wins over ``FLYTE_RAY_ADDRESS``.
     """
-    # Validated with the config's own rules first (their message lists Ray's address forms).
-    if not os.environ.get(IN_RAY_JOB_ENV_VAR) and check_address(config.address) is None:
-        check_address(os.environ.get(ADDRESS_ENV_VAR), field=ADDRESS_ENV_VAR, owner="environment")
     target = resolve_target(
         "ray",
         config.address,
-        schemes=_SCHEMES,
+        schemes=ADDRESS_SCHEMES,
+        allowed=_ADDRESS_FORMS,
         bare="driver",
         words=("auto",),
         in_job_env=(IN_RAY_JOB_ENV_VAR,),
