@@ -56,6 +56,31 @@ def test_bad_addresses_name_the_field_the_value_and_the_forms(monkeypatch):
         resolve_target("eng", None, **kw)
 
 
+def test_the_config_file_section_gives_the_address_after_the_environment(monkeypatch, tmp_path):
+    from flyte._config import reset_config
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("eng:\n  address: eng://from-file:7\n")
+    monkeypatch.setenv("FLYTE_CONFIG", str(cfg))
+    monkeypatch.delenv("FLYTE_ENG_ADDRESS", raising=False)
+    reset_config()
+    try:
+        kw = dict(schemes=SCHEMES, bare="driver", owner="EngConfig")
+        target = resolve_target("eng", None, **kw)
+        assert (target.kind, target.address) == ("client", "eng://from-file:7")
+        assert "eng.address" in target.source and str(cfg) in target.source
+        monkeypatch.setenv("FLYTE_ENG_ADDRESS", "http://env:1")
+        assert resolve_target("eng", None, **kw).address == "http://env:1"
+        monkeypatch.delenv("FLYTE_ENG_ADDRESS")
+        cfg.write_text("eng:\n  address: nonsense\n")
+        reset_config()
+        with pytest.raises(flyte.errors.ValidationError, match="config file: invalid eng.address"):
+            resolve_target("eng", None, **kw)
+    finally:
+        monkeypatch.delenv("FLYTE_CONFIG")
+        reset_config()
+
+
 def test_probe_tcp_passes_for_a_listener_and_names_an_unreachable_address():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -59,6 +59,12 @@ class Config:
     images: Dict[str, str] = field(default_factory=dict)
     k8s: Dict[str, Any] = field(default_factory=dict)
     source: Optional[Path] = None
+    file_data: Dict[str, Any] = field(default_factory=dict, repr=False)
+    """The config file's top-level mapping as read (plugins read their own sections from it)."""
+
+    def section(self, name: str) -> Dict[str, Any]:
+        """The config file's ``name:`` mapping (``ray:``, ``spark:``, ...); empty when absent."""
+        return _section(self.file_data, name, self.source)
 
     def default_store_path(self) -> Path:
         """The local store's path: the configured one, else ``FLYTE_LOCAL_STORE``, else under the home."""
@@ -163,6 +169,7 @@ def _resolve(file_data: Dict[str, Any], source: Optional[Path], **explicit: Any)
         images=dict(images),
         k8s=dict(k8s),
         source=source,
+        file_data=dict(file_data),
     )
 
 

@@ -6,7 +6,8 @@ Every distributed plugin picks its target the same way (:func:`resolve_target`):
    rank started by the training operator), detected by an environment variable the engine sets:
    the task is part of that job;
 2. else the address in the task's config;
-3. else ``FLYTE_<ENGINE>_ADDRESS`` from the environment;
+3. else ``FLYTE_<ENGINE>_ADDRESS`` from the environment, else ``address`` in the config file's
+   ``<engine>:`` section (:mod:`flyte._kit.settings`);
 4. else this machine.
 
 An address is ``scheme://...`` (dispatched on the scheme) or a bare ``host:port`` (or one of a
@@ -129,9 +130,14 @@ def resolve_target(
     address = check_address(config_address, field=field, owner=owner, **check)  # type: ignore[arg-type]
     source = f"{owner}.{field}"
     if address is None:
-        var = env_var or f"FLYTE_{engine.upper()}_ADDRESS"
-        address = check_address(os.environ.get(var), field=var, owner="environment", **check)  # type: ignore[arg-type]
-        source = var
+        from flyte._kit.settings import engine_setting
+
+        if env_var and os.environ.get(env_var, "").strip():
+            value, source = os.environ[env_var], env_var
+        else:
+            value, source = engine_setting(engine, "address")
+        where = "environment" if source.startswith("FLYTE_") else "config file"
+        address = check_address(value, field=source, owner=where, **check)  # type: ignore[arg-type]
     if address is None:
         return Target(LOCAL)
     scheme, sep, _ = address.partition("://")
