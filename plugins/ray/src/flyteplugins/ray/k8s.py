@@ -1,11 +1,14 @@
 """A Ray task as a KubeRay ``RayJob`` (``ray.io/v1``): a pure function of config, image and command.
 
-The rules (``K8S_MAPPING.md``, "Ray -> RayJob"):
+The rules (the Kubernetes mapping of ``docs/ARCHITECTURE.md`` for the pods; KubeRay's own here):
 
 * ``spec.entrypoint`` is the task's container command as one shell line (``shlex.join``);
   the Ray containers get no command or args of their own (the operator runs ``ray start``);
 * ``spec.runtimeEnvYAML`` is the YAML of ``runtime_env``;
-* ``shutdownAfterJobFinishes`` and ``ttlSecondsAfterFinished`` are the user's values, both ways;
+* ``shutdownAfterJobFinishes`` is always written, as ``shutdown_after_job_finishes``;
+  ``ttlSecondsAfterFinished`` only when ``ttl_seconds_after_finished`` is set. A positive TTL
+  without ``shutdown_after_job_finishes=True`` raises ``ValidationError`` (KubeRay refuses it:
+  it deletes a finished cluster after the TTL only when it shuts it down);
 * the head group's ``rayStartParams`` are the user's plus, when absent, ``dashboard-host:
   0.0.0.0``, ``include-dashboard: "true"``, ``disable-usage-stats: "true"``; its container is
   ``ray-head`` with the GCS, client and dashboard ports;
