@@ -1,4 +1,4 @@
-"""Tasks as Kubernetes pods: the rules of K8S_MAPPING.md, each against an expected dict, and every
+"""Tasks as Kubernetes pods: the rules of docs/ARCHITECTURE.md ("Kubernetes mapping"), each against an expected dict, and every
 pod produced validated by ``kubernetes-validate`` (strict, Kubernetes 1.30)."""
 
 from __future__ import annotations

@@ -159,7 +159,7 @@ def _requirement(key: str, value: Any) -> Dict[str, Any]:
 
 @dataclass(frozen=True)
 class K8sSettings:
-    """The cluster-specific knobs of the Kubernetes mapping (see ``K8S_MAPPING.md``).
+    """The cluster-specific knobs of the Kubernetes mapping (see `docs/ARCHITECTURE.md ("Kubernetes mapping")`).
 
     Args:
         device_label_key: Node label naming the accelerator model of GPU, Neuron, AMD and Habana nodes.

@@ -9,7 +9,7 @@
   :func:`task_manifests` for one task.
 
 Every function is pure and emits plain dicts in Kubernetes' camelCase wire form, with no ``None``
-values. The rules are those of ``K8S_MAPPING.md``. A plugin builds its replica groups with the
+values. The rules are those of `docs/ARCHITECTURE.md ("Kubernetes mapping")`. A plugin builds its replica groups with the
 same helpers (all in :mod:`flyte.extend`)::
 
     template = replica_pod_template(

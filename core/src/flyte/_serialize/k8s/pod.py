@@ -2,7 +2,7 @@
 
 Every function here is pure: it takes values (resources, devices, secrets, a pod spec dict) and
 returns new plain dicts in Kubernetes' camelCase wire form, never mutating its arguments, never
-emitting ``None`` values or a ``creationTimestamp``. The rules are those of ``K8S_MAPPING.md``:
+emitting ``None`` values or a ``creationTimestamp``. The rules are those of `docs/ARCHITECTURE.md ("Kubernetes mapping")`:
 
 * :func:`container_resources`: requests and limits (rules 1, 2, 3, 5);
 * :func:`device_scheduling` (from :mod:`flyte._serialize.devices`): node affinity and tolerations of a
