@@ -578,3 +578,20 @@ async def test_union_keeps_the_exact_variant_type():
         lit = await TypeEngine.to_literal(v, t, TypeEngine.to_literal_type(t))
         back = await TypeEngine.to_python_value(lit, t)
         assert back == v and type(back) is type(v)
+
+
+async def test_an_untagged_binary_for_bytes_is_refused_and_never_unpickled(tmp_path) -> None:
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class Boom:
+        def __reduce__(self):
+            return (marker.write_text, ("code ran",))
+
+    lv = literals_pb2.Literal(scalar=literals_pb2.Scalar(binary=literals_pb2.Binary(value=pickle.dumps(Boom()), tag="")))
+    with pytest.raises(flyte.errors.FlyteError, match="allowed tags are 'bytes' and 'msgpack'"):
+        await TypeEngine.to_python_value(lv, bytes)
+    assert not marker.exists()
+    tagged = literals_pb2.Literal(scalar=literals_pb2.Scalar(binary=literals_pb2.Binary(value=b"\x00\x01", tag="bytes")))
+    assert await TypeEngine.to_python_value(tagged, bytes) == b"\x00\x01"

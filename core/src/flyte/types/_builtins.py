@@ -132,7 +132,7 @@ def _none_from(lv: "Literal") -> None:
 
 
 class BytesTransformer(TypeTransformer[bytes]):
-    """``bytes`` as a ``Binary`` scalar tagged ``"bytes"`` (pickled bytes are read too)."""
+    """``bytes`` as a ``Binary`` scalar tagged ``"bytes"`` (``"msgpack"`` is read too; never a pickle)."""
 
     def __init__(self) -> None:
         super().__init__("bytes", bytes)
@@ -159,13 +159,12 @@ class BytesTransformer(TypeTransformer[bytes]):
             import msgpack
 
             return bytes(msgpack.unpackb(b.value))
-        # Untagged binaries are pickles, which is how other SDK versions send bytes.
-        from flyte.types._pickle import loads
-
-        value = loads(b.value)
-        if not isinstance(value, (bytes, bytearray)):
-            raise TypeTransformerFailedError(f"Binary literal holds {type(value).__name__}, not bytes")
-        return bytes(value)
+        # Any other tag (an untagged binary is how some SDKs send pickles) would have to be
+        # unpickled, and data never runs code unless its type is declared as pickled.
+        raise TypeTransformerFailedError(
+            f"a binary literal tagged {b.tag!r} cannot be read as bytes: allowed tags are 'bytes' and 'msgpack' "
+            "(pickled data is read only for a type declared as pickled)"
+        )
 
     def guess_python_type(self, literal_type: "LiteralType") -> Type:
         from flyteidl2.core import types_pb2
