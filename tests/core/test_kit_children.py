@@ -13,7 +13,7 @@ import time
 import pytest
 
 import flyte.extend
-from flyte.extend import ChildProcessError, start_child
+from flyte.extend import ChildStartError, start_child
 from flyte.testing import child_pids, free_port, wait_no_new_children
 
 PY = sys.executable
@@ -50,7 +50,7 @@ def test_wait_for_port(no_leaked_processes):
 def test_exit_during_start_up_names_the_process_and_shows_its_last_lines(no_leaked_processes):
     code = "import sys; print('loading config'); print('bad setting: x=1', file=sys.stderr, flush=True); sys.exit(3)"
     child = start_child("config server", [PY, "-c", code])
-    with pytest.raises(ChildProcessError) as info:
+    with pytest.raises(ChildStartError) as info:
         child.wait_for_line("READY", timeout=30)
     message = str(info.value)
     assert "config server" in message and f"pid {child.pid}" in message
@@ -58,14 +58,48 @@ def test_exit_during_start_up_names_the_process_and_shows_its_last_lines(no_leak
     assert "bad setting: x=1" in message and "loading config" in message
 
 
+_SLOW = "import time; print('still warming up', flush=True); time.sleep(60)"
+
+
 def test_never_ready_times_out_with_last_lines(no_leaked_processes):
-    child = start_child("slow server", [PY, "-c", "import time; print('still warming up', flush=True); time.sleep(60)"])
-    with pytest.raises(ChildProcessError, match=r"(?s)slow server.*printed no line matching 'READY' within 1s.*still warming up"):
+    child = start_child("slow server", [PY, "-c", _SLOW])
+    with pytest.raises(ChildStartError, match=r"(?s)slow server.*printed no line matching 'READY' within 1s.*still warming up"):
         child.wait_for_line("READY", timeout=1)
-    with pytest.raises(ChildProcessError, match=r"(?s)did not open 127\.0\.0\.1:\d+ within 1s.*still warming up"):
-        child.wait_for_port(free_port(), timeout=1)
-    child.stop(timeout=5)
-    assert not child.alive()
+    other = start_child("slow server", [PY, "-c", _SLOW])
+    with pytest.raises(ChildStartError, match=r"(?s)did not open 127\.0\.0\.1:\d+ within 1s.*still warming up"):
+        other.wait_for_port(free_port(), timeout=1)
+
+
+# The child starts a grandchild in its own process group, then never becomes ready.
+_NEVER_READY = textwrap.dedent(
+    f"""
+    import subprocess, time
+    g = subprocess.Popen([{PY!r}, "-c", "import time; time.sleep(60)"])
+    print("GRANDCHILD", g.pid, flush=True)
+    time.sleep(60)
+    """
+)
+
+
+@pytest.mark.parametrize("wait", ["line", "port"])
+def test_a_child_that_is_not_ready_in_time_is_stopped_with_its_group(no_leaked_processes, wait):
+    child = start_child("never ready", [PY, "-c", _NEVER_READY])
+    grandchild = int(child.wait_for_line(r"GRANDCHILD (\d+)", timeout=30).group(1))
+    with pytest.raises(ChildStartError):
+        if wait == "line":
+            child.wait_for_line("READY", timeout=1)
+        else:
+            child.wait_for_port(free_port(), timeout=1)
+    # Stopped before the error was raised: no waiting here.
+    assert not _alive(child.pid) and not child.alive()
+    assert not _alive(grandchild)
+
+
+def test_the_former_error_name_still_works():
+    from flyte._kit import children
+
+    assert children.ChildProcessError is ChildStartError
+    assert "ChildProcessError" not in flyte.extend.__all__  # the builtin of that name stays unshadowed
 
 
 def test_stop_reaches_grandchildren_also_outside_the_group(no_leaked_processes):
@@ -98,7 +132,7 @@ def test_term_ignoring_child_is_killed(no_leaked_processes):
 def test_output_is_redacted(no_leaked_processes):
     flyte.extend.note_secret_values(["s3cr3t-value-123"])
     child = start_child("leaky", [PY, "-c", "print('token=s3cr3t-value-123', flush=True)"])
-    with pytest.raises(ChildProcessError) as info:
+    with pytest.raises(ChildStartError) as info:
         child.wait_for_line("never", timeout=30)
     assert "s3cr3t-value-123" not in str(info.value)
     assert "token=****" in str(info.value)

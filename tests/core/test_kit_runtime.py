@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from typing import List
 
@@ -301,3 +302,170 @@ def test_open_cancellably_stops_what_was_opened_when_cancelled():
         return await open_cancellably(lambda: "r", stopped.append)
 
     assert asyncio.run(ok()) == "r" and stopped == ["resource"]
+
+
+def test_open_cancellably_stops_what_was_opened_when_cancelled_twice(no_leaked_processes):
+    from flyte.extend import open_cancellably
+
+    may_finish = threading.Event()
+    opened = threading.Event()
+    box = {}
+
+    def slow_open() -> SleeperRuntime:
+        may_finish.wait(30)
+        box["runtime"] = SleeperRuntime("cancelled twice")
+        opened.set()
+        return box["runtime"]
+
+    async def main() -> None:
+        task = asyncio.ensure_future(open_cancellably(slow_open, SleeperRuntime.stop))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        task.cancel()
+        for _ in range(5):  # the task takes the first cancellation and waits for the opening again
+            await asyncio.sleep(0)
+        task.cancel()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        may_finish.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(main())
+        assert opened.wait(30)
+        assert not box["runtime"].alive(), "what was opened outlived the cancelled task"
+    finally:
+        may_finish.set()
+        if "runtime" in box:
+            box["runtime"].stop()
+
+
+def test_leases_on_a_runtime_that_died_do_not_keep_its_replacement(owner, monkeypatch):
+    monkeypatch.setenv("FLYTE_KITTEST_IDLE_TIMEOUT", "0")
+    old = owner.acquire("shape A", lambda: SleeperRuntime("1"), user="task gone")
+    old.runtime.child.stop()  # died on its own, its user never released it
+    new = owner.acquire("shape A", lambda: SleeperRuntime("2"), user="task new")
+    assert owner.users == ["task new"]
+    with pytest.raises(RuntimeConflictError) as info:
+        owner.acquire("shape B", lambda: SleeperRuntime("3"), user="task other")
+    assert "task gone" not in str(info.value) and "task new" in str(info.value)
+    new.release()
+    assert owner.runtime is None and not new.runtime.alive(), "the replacement outlived its last user"
+    old.release()  # late, and harmless
+    assert owner.runtime is None
+
+
+def test_an_idle_timer_that_finds_the_owner_busy_tries_again(owner, monkeypatch):
+    from flyte._kit import supervisor
+
+    monkeypatch.setenv("FLYTE_KITTEST_IDLE_TIMEOUT", "0.1")
+    lease = owner.acquire("x", lambda: SleeperRuntime("x"), user="t")
+    runtime = lease.runtime
+    later = threading.Event()
+    with owner._lock:  # busy (as while somebody inspects it) when the idle timer fires
+        lease.release()
+        supervisor.call_later(0.3, later.set)  # fires after the idle timer
+        assert later.wait(30)
+        assert runtime.alive()
+    deadline = time.monotonic() + 30
+    while runtime.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not runtime.alive() and owner.runtime is None, "the idle timer was lost"
+
+
+_FIRST_USE = textwrap.dedent(
+    """
+    import subprocess, sys, threading, time
+    from flyte._kit import supervisor
+    from flyte.extend import runtime_owner, start_child
+
+    class Engine:
+        # An engine that forks its own process from the calling thread (not start_child).
+        def __init__(self):
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "import time; time.sleep(300)"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        def stop(self):
+            self.proc.kill()
+            self.proc.wait()
+
+    class Server:
+        def __init__(self):
+            self.child = start_child("server", [sys.executable, "-c", "import time; time.sleep(300)"])
+        def stop(self):
+            self.child.stop(timeout=5)
+
+    starting = threading.Event()
+
+    def start_server():
+        # On the supervisor thread: let the other acquire reach the watchdog first, then start
+        # a child (which guards it with the watchdog too).
+        starting.set()
+        deadline = time.monotonic() + 5
+        while supervisor._supervisor._queue.empty() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return Server()
+
+    leases = {}
+    t = threading.Thread(target=lambda: leases.setdefault("b", runtime_owner("first_b").acquire("x", start_server)))
+    t.start()
+    starting.wait(30)
+    leases["a"] = runtime_owner("first_a").acquire("x", Engine, start_here=True)
+    t.join()
+    print("OK", leases["a"].runtime.proc.pid, leases["b"].runtime.child.pid, flush=True)
+    """
+)
+
+
+def test_a_start_function_that_starts_a_child_while_the_watchdog_starts():
+    # A fresh process: the watchdog does not run yet.
+    before = child_pids()
+    proc = subprocess.Popen(
+        [PY, "-c", _FIRST_USE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # with what it started
+        proc.communicate()
+        pytest.fail("the starts deadlocked")
+    assert proc.returncode == 0 and out.startswith("OK"), err
+    pids = [int(p) for p in out.split()[1:]]
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in pids), "stopped at exit"
+    assert wait_no_new_children(before) == set()
+
+
+_FORKS = textwrap.dedent(
+    """
+    import os, sys
+    from flyte.extend import runtime_owner, start_child
+
+    class Runtime:
+        def __init__(self):
+            self.child = start_child("held", [sys.executable, "-c", "import time; time.sleep(300)"])
+        def stop(self):
+            self.child.stop(timeout=5)
+
+    owner = runtime_owner("forker")
+    lease = owner.acquire("x", Runtime)
+    pid = os.fork()
+    if pid == 0:
+        assert owner.runtime is None and owner.users == []
+        sys.exit(0)  # a normal exit runs the inherited exit hooks
+    _, status = os.waitpid(pid, 0)
+    print("CHILD EXITED", os.waitstatus_to_exitcode(status), "RUNTIME ALIVE", lease.runtime.child.alive(), flush=True)
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_leaves_the_parents_runtime_alone():
+    before = child_pids()
+    out = subprocess.run([PY, "-c", _FORKS], capture_output=True, text=True, timeout=60)
+    assert "CHILD EXITED 0 RUNTIME ALIVE True" in out.stdout, out.stdout + out.stderr
+    assert wait_no_new_children(before) == set()

@@ -59,7 +59,7 @@ EXPECTED = {
     "task_pod",
     # The plugin kit.
     "ChildProcess",
-    "ChildProcessError",
+    "ChildStartError",
     "EngineSession",
     "LocalSize",
     "Lease",

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from flyte._image_build import ImageBuildEngine, ImageBuilder, ImageChecker
     from flyte._initialize import is_initialized
     from flyte._kit.cancel import open_cancellably
-    from flyte._kit.children import ChildProcess, ChildProcessError, start_child, stop_pids
+    from flyte._kit.children import ChildProcess, ChildStartError, start_child, stop_pids
     from flyte._kit.modules import MissingModuleError, require_module
     from flyte._kit.probe import host_port, probe_tcp
     from flyte._redact import note_secret_values, redact
@@ -139,7 +139,7 @@ __all__ = [
     # The plugin kit (flyte._kit): targets, runtime ownership, child processes, sessions,
     # remote calls; see docs/PLUGINS.md "The plugin kit".
     "ChildProcess",
-    "ChildProcessError",
+    "ChildStartError",
     "EngineSession",
     "LocalSize",
     "Lease",
@@ -217,7 +217,7 @@ _LAZY: Dict[str, Tuple[str, str]] = {
     "task_pod": ("flyte._serialize.k8s", "task_pod"),
     # The plugin kit.
     "ChildProcess": ("flyte._kit.children", "ChildProcess"),
-    "ChildProcessError": ("flyte._kit.children", "ChildProcessError"),
+    "ChildStartError": ("flyte._kit.children", "ChildStartError"),
     "EngineSession": ("flyte._kit.session", "EngineSession"),
     "LocalSize": ("flyte._kit.sizing", "LocalSize"),
     "Lease": ("flyte._kit.runtime", "Lease"),

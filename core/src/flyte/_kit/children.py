@@ -12,8 +12,8 @@
 :meth:`ChildProcess.stop` sends SIGTERM to the group and to every descendant (found in
 ``/proc``, which also finds children that left the group), waits, then sends SIGKILL to what is
 left. :meth:`ChildProcess.wait_for_port` and :meth:`ChildProcess.wait_for_line` wait until the
-child is ready, with a :class:`ChildProcessError` naming the process and showing its last log
-lines when it exits first or the wait times out.
+child is ready; when it exits first or the wait times out, they stop it (and its process group)
+and raise a :class:`ChildStartError` naming the process and showing its last log lines.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from flyte._kit.deathsig import _preexec, _prctl
 from flyte._redact import redact
 from flyte.errors import FlyteError
 
-__all__ = ["ChildProcess", "ChildProcessError", "descendants", "is_alive", "start_child", "stop_pids"]
+__all__ = ["ChildProcess", "ChildStartError", "descendants", "is_alive", "start_child", "stop_pids"]
 
 _LOG_LINES = 50
 
 
-class ChildProcessError(FlyteError, RuntimeError):
+class ChildStartError(FlyteError, RuntimeError):
     """A child process exited during start-up or did not become ready in time.
 
     The message names the process, says what was awaited and shows its last log lines.
@@ -50,6 +50,10 @@ class ChildProcessError(FlyteError, RuntimeError):
         self.last_lines = list(last_lines)
         tail = "\n".join(f"  | {line}" for line in self.last_lines) or "  | (no output)"
         super().__init__(f"{name} (pid {pid}) {what}; its last log lines:\n{tail}")
+
+
+ChildProcessError = ChildStartError
+"""The former name of :class:`ChildStartError` (it shadowed the builtin of that name)."""
 
 
 class ChildProcess:
@@ -113,23 +117,26 @@ class ChildProcess:
         """True while the process runs."""
         return self._proc.poll() is None
 
-    def _fail(self, what: str) -> ChildProcessError:
-        if self._reader is not None:
-            self._reader.join(1.0)  # let the last lines arrive
-        return ChildProcessError(self.name, self.pid, what, self.last_lines())
+    def _fail(self, what: str) -> ChildStartError:
+        # A child that is not ready is of no use: stop it and what it started (its group too),
+        # which also lets its last lines arrive.
+        self.stop(timeout=5.0)
+        return ChildStartError(self.name, self.pid, what, self.last_lines())
 
-    def _exited(self) -> ChildProcessError:
+    def _exited(self) -> ChildStartError:
         return self._fail(f"exited with code {self._proc.returncode} during start-up")
 
     # -- readiness ----------------------------------------------------------------------------
     def wait_for_line(self, pattern: Union[str, Pattern[str]], timeout: float) -> "re.Match[str]":
         """Wait until the child prints a line matching ``pattern`` (a regex); return the match.
 
-        Raises :class:`ChildProcessError` when the child exits first or ``timeout`` passes.
+        Raises :class:`ChildStartError` when the child exits first or ``timeout`` passes; the
+        child is stopped then.
         """
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         deadline = time.monotonic() + timeout
         seen = 0
+        timed_out = False
         with self._cond:
             while True:
                 fresh = self._count - seen
@@ -142,15 +149,23 @@ class ChildProcess:
                     break
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise self._fail(f"printed no line matching {regex.pattern!r} within {timeout:g}s")
+                    timed_out = True
+                    break
                 self._cond.wait(min(left, 0.2))
-        self._proc.wait()
-        raise self._exited()
+        # Failed: outside the condition, which the reader needs to deliver the last lines.
+        if not timed_out:
+            try:  # its output ended: it exits, or it closed its output and goes on
+                self._proc.wait(max(0.0, deadline - time.monotonic()))
+                raise self._exited()
+            except subprocess.TimeoutExpired:
+                pass
+        raise self._fail(f"printed no line matching {regex.pattern!r} within {timeout:g}s")
 
     def wait_for_port(self, port: int, host: str = "127.0.0.1", timeout: float = 30.0) -> None:
         """Wait until ``host:port`` accepts TCP connections.
 
-        Raises :class:`ChildProcessError` when the child exits first or ``timeout`` passes.
+        Raises :class:`ChildStartError` when the child exits first or ``timeout`` passes; the
+        child is stopped then.
         """
         deadline = time.monotonic() + timeout
         while True:

@@ -127,14 +127,18 @@ class RuntimeOwner(Generic[R]):
     def __init__(self, engine: str, default_idle_timeout: float = DEFAULT_IDLE_TIMEOUT):
         self.engine = engine
         self.default_idle_timeout = default_idle_timeout
+        self._reset()
+        self.starts = 0
+        """How many times a runtime was started (for tests and benchmarks)."""
+
+    def _reset(self) -> None:
         self._lock = threading.RLock()
         self._runtime: Optional[R] = None
         self._shape: Any = None
         self._leases: List[Lease[R]] = []
         self._timer: Optional[supervisor.Timer] = None
+        self._idle_token: Optional[object] = None  # the idle timer that may stop the runtime
         self._closing = False  # stop as soon as the last lease is released
-        self.starts = 0
-        """How many times a runtime was started (for tests and benchmarks)."""
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -186,6 +190,9 @@ class RuntimeOwner(Generic[R]):
                     return Lease(self, theirs, user, reused=True, owned=False)
             if runtime is not None and not self._alive(runtime):
                 logger.info("the %s runtime of this process stopped on its own; starting a new one", self.engine)
+                # Its users cannot use it any more: they neither keep its replacement up nor
+                # stand in the way of another shape.
+                self._leases = [lease for lease in self._leases if lease.runtime is not runtime]
                 self._stop_locked()
                 runtime = None
             if runtime is not None:
@@ -215,7 +222,9 @@ class RuntimeOwner(Generic[R]):
         with self._lock:
             if lease in self._leases:
                 self._leases.remove(lease)
-            if self._leases or self._runtime is None or lease.runtime is not self._runtime:
+            if self._runtime is None or lease.runtime is not self._runtime:
+                return
+            if any(other.runtime is self._runtime for other in self._leases):
                 return
             if self._closing:
                 self._stop_locked()
@@ -225,19 +234,23 @@ class RuntimeOwner(Generic[R]):
             except ValidationError:
                 timeout = self.default_idle_timeout
             if timeout > 0:
-                runtime = self._runtime
-                self._timer = supervisor.call_later(timeout, lambda: self._idle_stop(runtime))
+                runtime, token = self._runtime, object()
+                self._idle_token = token
+                self._timer = supervisor.call_later(timeout, lambda: self._idle_stop(runtime, token))
             elif runs.runs_in_progress() == 0:
                 self._stop_locked()
             # else: stopped when the run ends (see _on_run_end)
 
-    def _idle_stop(self, runtime: R) -> None:
+    def _idle_stop(self, runtime: R, token: object) -> None:
         # On the supervisor thread: never wait for the lock (an acquirer holding it may be
-        # waiting for this thread). A busy lock means somebody is using or replacing it.
+        # waiting for this thread); try again shortly. An acquire or a stop meanwhile cancels
+        # the timer (the token no longer matches), so a retry never cuts a later idle time short.
         if not self._lock.acquire(blocking=False):
+            if self._idle_token is token:
+                supervisor.call_later(0.05, lambda: self._idle_stop(runtime, token))
             return
         try:
-            if self._runtime is runtime and not self._leases:
+            if self._idle_token is token and self._runtime is runtime and not self._leases:
                 logger.info("stopping the %s runtime of this process after %gs idle", self.engine, self.idle_timeout())
                 self._stop_locked()
         finally:
@@ -288,6 +301,7 @@ class RuntimeOwner(Generic[R]):
         supervisor.submit(attempt)
 
     def _cancel_timer(self) -> None:
+        self._idle_token = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -348,6 +362,19 @@ def _register(owner: RuntimeOwner) -> None:
     runs.on_run_end(_run_end)
     signals.set_stopper(_on_signal)
     signals.install()
+
+
+def _after_fork() -> None:
+    # A forked child shares none of the parent's runtimes: it must not stop them (at its exit,
+    # on a signal) nor hand them out. The owners stay (plugins keep references to them), empty.
+    global _owners_lock
+    _owners_lock = threading.Lock()
+    for owner in list(_owners.values()):
+        owner._reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _run_end() -> None:

@@ -51,7 +51,9 @@ class Timer:
 class _Supervisor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._queue: "queue.Queue[Tuple[Callable[[], Any], Optional[Future]]]" = queue.Queue()
+        # SimpleQueue: its put() is reentrant, so a signal handler that submits work cannot
+        # deadlock on a queue the interrupted code was putting into.
+        self._queue: "queue.SimpleQueue[Tuple[Callable[[], Any], Optional[Future]]]" = queue.SimpleQueue()
         self._timers: List[Tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._thread: Optional[threading.Thread] = None
@@ -122,7 +124,7 @@ class _Supervisor:
     def _after_fork(self) -> None:
         # A forked child has no supervisor thread; it starts its own when it needs one.
         self._lock = threading.Lock()
-        self._queue = queue.Queue()
+        self._queue = queue.SimpleQueue()
         self._timers = []
         self._thread = None
 

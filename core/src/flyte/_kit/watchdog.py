@@ -95,31 +95,38 @@ _lock = threading.Lock()
 _proc: Optional[subprocess.Popen] = None
 
 
-def _ensure() -> Optional[subprocess.Popen]:
+def _spawn() -> subprocess.Popen:
+    # On the supervisor thread, which serializes the creation (see _ensure).
     global _proc
+    if _proc is not None and _proc.poll() is None:
+        return _proc
+    import signal
+
+    from flyte._kit.deathsig import _preexec, _prctl
+
+    parent = os.getpid()
+    _proc = subprocess.Popen(
+        [sys.executable, "-S", "-c", _CODE, str(parent)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        # SIGTERM, which it catches: the parent died, time to sweep.
+        preexec_fn=_preexec(parent, signal.SIGTERM) if _prctl is not None else None,
+    )
+    return _proc
+
+
+def _ensure() -> Optional[subprocess.Popen]:
     if not sys.platform.startswith("linux"):
         return None
-    with _lock:
-        if _proc is not None and _proc.poll() is None:
-            return _proc
-        from flyte._kit.deathsig import _preexec, _prctl
-
-        parent = os.getpid()
-        import signal
-
-        def spawn() -> subprocess.Popen:
-            return subprocess.Popen(
-                [sys.executable, "-S", "-c", _CODE, str(parent)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                # SIGTERM, which it catches: the parent died, time to sweep.
-                preexec_fn=_preexec(parent, signal.SIGTERM) if _prctl is not None else None,
-            )
-
-        _proc = supervisor.call(spawn)
-        return _proc
+    proc = _proc
+    if proc is not None and proc.poll() is None:
+        return proc
+    # Created on the supervisor thread (its PDEATHSIG is tied to that thread), and only there,
+    # so no lock is needed and none is held while waiting for it: the supervisor may be running
+    # a start function that starts a child and so comes here itself (it then runs directly).
+    return supervisor.call(_spawn)
 
 
 def _send(op: str, pids: Iterable[int]) -> None:
