@@ -198,6 +198,28 @@ def test_bad_idle_timeout_names_the_variable(monkeypatch):
     assert idle_timeout("kittest") == 60.0
 
 
+def test_idle_timeout_from_the_config_file_after_the_environment(monkeypatch, tmp_path):
+    from flyte._config import reset_config
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("kittest:\n  idle_timeout: 7.5\n")
+    monkeypatch.setenv("FLYTE_CONFIG", str(cfg))
+    monkeypatch.delenv("FLYTE_KITTEST_IDLE_TIMEOUT", raising=False)
+    reset_config()
+    try:
+        assert idle_timeout("kittest") == 7.5
+        monkeypatch.setenv("FLYTE_KITTEST_IDLE_TIMEOUT", "2")
+        assert idle_timeout("kittest") == 2.0
+        monkeypatch.delenv("FLYTE_KITTEST_IDLE_TIMEOUT")
+        cfg.write_text("kittest:\n  idle_timeout: soon\n")
+        reset_config()
+        with pytest.raises(flyte.errors.ValidationError, match="config file: invalid kittest.idle_timeout"):
+            idle_timeout("kittest")
+    finally:
+        monkeypatch.delenv("FLYTE_CONFIG")
+        reset_config()
+
+
 _HOLDER = textwrap.dedent(
     """
     import signal, sys, time

@@ -61,9 +61,12 @@ class RuntimeConflictError(FlyteError, RuntimeError):
 
 
 def idle_timeout(engine: str, default: float = DEFAULT_IDLE_TIMEOUT) -> float:
-    """Seconds from ``FLYTE_<ENGINE>_IDLE_TIMEOUT`` (``default`` when unset), validated."""
-    var = f"FLYTE_{engine.upper()}_IDLE_TIMEOUT"
-    text = os.environ.get(var, "").strip()
+    """Seconds from ``FLYTE_<ENGINE>_IDLE_TIMEOUT``, else ``idle_timeout`` in the config file's
+    ``<engine>:`` section, else ``default``; validated."""
+    from flyte._kit.settings import engine_setting
+
+    raw, var = engine_setting(engine, "idle_timeout")
+    text = (raw or "").strip()
     if not text:
         return default
     try:
@@ -72,7 +75,8 @@ def idle_timeout(engine: str, default: float = DEFAULT_IDLE_TIMEOUT) -> float:
         value = -1.0
     if not value >= 0 or value == float("inf"):
         raise ValidationError(
-            var, text, "a number of seconds >= 0 (0: stop the runtime when the run ends)", owner="environment"
+            var, text, "a number of seconds >= 0 (0: stop the runtime when the run ends)",
+            owner="environment" if var.startswith("FLYTE_") else "config file",
         )
     return value
 
