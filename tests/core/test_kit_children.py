@@ -14,18 +14,9 @@ import pytest
 
 import flyte.extend
 from flyte.extend import ChildStartError, start_child
-from flyte.testing import child_pids, free_port, wait_no_new_children
+from flyte.testing import child_pids, free_port, pid_alive, wait_no_new_children
 
 PY = sys.executable
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
 
 
 def test_wait_for_line_returns_the_match_and_stop_ends_it(no_leaked_processes):
@@ -91,8 +82,8 @@ def test_a_child_that_is_not_ready_in_time_is_stopped_with_its_group(no_leaked_p
         else:
             child.wait_for_port(free_port(), timeout=1)
     # Stopped before the error was raised: no waiting here.
-    assert not _alive(child.pid) and not child.alive()
-    assert not _alive(grandchild)
+    assert not pid_alive(child.pid) and not child.alive()
+    assert not pid_alive(grandchild)
 
 
 def test_the_former_error_name_still_works():
@@ -114,12 +105,12 @@ def test_stop_reaches_grandchildren_also_outside_the_group(no_leaked_processes):
     )
     child = start_child("forking server", [PY, "-c", code])
     grandchild = int(child.wait_for_line(r"GRANDCHILD (\d+)", timeout=30).group(1))
-    assert _alive(grandchild)
+    assert pid_alive(grandchild)
     child.stop(timeout=5)
     deadline = time.monotonic() + 10
-    while _alive(grandchild) and time.monotonic() < deadline:
+    while pid_alive(grandchild) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(grandchild)
+    assert not pid_alive(grandchild)
 
 
 def test_term_ignoring_child_is_killed(no_leaked_processes):
@@ -174,13 +165,13 @@ def test_sigkill_of_the_parent_kills_the_child():
     try:
         line = proc.stdout.readline()
         child = int(line.split()[1])
-        assert _alive(child)
+        assert pid_alive(child)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         deadline = time.monotonic() + 10
-        while _alive(child) and time.monotonic() < deadline:
+        while pid_alive(child) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(child), "the child outlived its SIGKILLed parent"
+        assert not pid_alive(child), "the child outlived its SIGKILLed parent"
     finally:
         if proc.poll() is None:
             proc.kill()

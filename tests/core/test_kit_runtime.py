@@ -20,7 +20,7 @@ import pytest
 import flyte
 import flyte.errors
 from flyte.extend import RuntimeConflictError, RuntimeOwner, idle_timeout, start_child
-from flyte.testing import child_pids, wait_no_new_children
+from flyte.testing import child_pids, pid_alive, wait_no_new_children
 
 PY = sys.executable
 
@@ -250,15 +250,6 @@ _HOLDER = textwrap.dedent(
 )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
-
-
 def _holder(mode: str, sig: int = 0):
     env = dict(os.environ, FLYTE_HOLDER_IDLE_TIMEOUT="300")
     proc = subprocess.Popen([PY, "-c", _HOLDER, mode], stdout=subprocess.PIPE, text=True, env=env)
@@ -271,9 +262,9 @@ def _holder(mode: str, sig: int = 0):
         proc.wait(30)
         out = proc.stdout.read()  # not communicate(): it would skip what readline buffered
         deadline = time.monotonic() + 10
-        while _alive(child) and time.monotonic() < deadline:
+        while pid_alive(child) and time.monotonic() < deadline:
             time.sleep(0.05)
-        return proc.returncode, out, _alive(child)
+        return proc.returncode, out, pid_alive(child)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -456,9 +447,9 @@ def test_a_start_function_that_starts_a_child_while_the_watchdog_starts():
     assert proc.returncode == 0 and out.startswith("OK"), err
     pids = [int(p) for p in out.split()[1:]]
     deadline = time.monotonic() + 10
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(p) for p in pids), "stopped at exit"
+    assert not any(pid_alive(p) for p in pids), "stopped at exit"
     assert wait_no_new_children(before) == set()
 
 

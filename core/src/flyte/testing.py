@@ -16,7 +16,7 @@ fixtures are available in any test suite:
 operator's CRD (unknown fields are errors; needs ``jsonschema``, the ``testing`` extra).
 
 Outside pytest use :func:`isolated_plugins`, :func:`fake_distribution`, :func:`free_port`,
-:func:`child_pids` and :func:`wait_no_new_children` directly.
+:func:`child_pids`, :func:`pid_alive` and :func:`wait_no_new_children` directly.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ __all__ = [
     "local_store",
     "validate_custom_resource",
     "no_leaked_processes",
+    "pid_alive",
     "temporary_store",
     "wait_no_new_children",
 ]
@@ -186,6 +187,13 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def pid_alive(pid: int) -> bool:
+    """True when process ``pid`` is alive (a zombie is not)."""
+    from flyte._kit.children import is_alive
+
+    return is_alive(pid)
 
 
 def child_pids(exclude: int = 0) -> Set[int]:

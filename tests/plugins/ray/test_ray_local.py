@@ -21,6 +21,7 @@ import flyte.errors
 import flyte.extend
 import ray_tasks
 from conftest import REPO, child_pids, subprocess_env, wait_no_new_children
+from flyte.testing import pid_alive
 from flyteplugins.ray._process import OWNER
 
 
@@ -205,15 +206,6 @@ time.sleep(600)
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
-
-
 def test_sigkill_of_the_parent_leaves_no_ray_process(tmp_path):
     # A parent keeps its Ray warm; SIGKILL gives it no chance to stop it: the kernel must.
     env = subprocess_env(FLYTE_RAY_IDLE_TIMEOUT="600", FLYTE_HOME=str(tmp_path))
@@ -229,14 +221,14 @@ def test_sigkill_of_the_parent_leaves_no_ray_process(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         deadline = time.monotonic() + 60
-        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.2)
-        left = [p for p in pids if _alive(p)]
+        left = [p for p in pids if pid_alive(p)]
         assert left == [], f"Ray processes outlived their SIGKILLed parent: {left}"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
         for p in pids:  # never leave them behind, even when the test failed
-            if _alive(p):
+            if pid_alive(p):
                 os.kill(p, signal.SIGKILL)
