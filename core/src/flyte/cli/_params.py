@@ -108,6 +108,12 @@ def _from_jsonable(data: Any, tp: Any) -> Any:
         return tp(**{k: _from_jsonable(v, hints.get(k, Any)) for k, v in data.items()})
     if isinstance(tp, type) and hasattr(tp, "model_validate"):
         return tp.model_validate(data)
+    if isinstance(tp, type) and issubclass(tp, dict) and typing.is_typeddict(tp):
+        from flyte.types._plain import typeddict_keys
+
+        _expect(data, dict, tp)
+        hints = typeddict_keys(tp)[0]  # nested dataclasses and enums rebuilt; keys checked at the boundary
+        return {k: _from_jsonable(v, hints.get(k, Any)) for k, v in data.items()}
     if origin in (list, typing.List) and args:
         _expect(data, list, tp)
         return [_from_jsonable(v, args[0]) for v in data]

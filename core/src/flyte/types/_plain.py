@@ -55,7 +55,14 @@ def typeddict_keys(cls: Any) -> tuple:
     for key, tp in type_hints(cls).items():
         tp = _strip_annotated(tp)
         # Required[...] / NotRequired[...] (typing or typing_extensions) wrap the value's type.
+        # Under `from __future__ import annotations` the class cannot see them (its annotations
+        # are strings), so the resolved hint decides.
         while getattr(typing.get_origin(tp), "_name", None) in ("Required", "NotRequired", "ReadOnly"):
+            marker = typing.get_origin(tp)._name
+            if marker == "NotRequired":
+                required.discard(key)
+            elif marker == "Required":
+                required.add(key)
             tp = _strip_annotated(typing.get_args(tp)[0])
         hints[key] = tp
     entry = (hints, frozenset(required))
