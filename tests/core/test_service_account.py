@@ -79,3 +79,21 @@ def test_flyteidl_task_template_runs_as_the_service_account():
 
     tmpl = serialize_task(work, SCTX)
     assert tmpl.security_context.run_as.k8s_service_account == "etl-runner"
+
+
+def test_task_level_and_reusable_rules_as_published():
+    @env.task(service_account="per-task")
+    def own() -> None: ...
+
+    assert own.service_account == "per-task"
+    reused = flyte.TaskEnvironment(name="sa_reused", service_account="pool-sa", reusable=flyte.ReusePolicy(replicas=1))
+    with pytest.raises(ValueError, match="service_account"):
+        reused.task(service_account="other")(lambda: None)
+    pooled = reused.task(_pooled)
+    assert pooled.service_account == "pool-sa"
+    with pytest.raises(ValueError, match="reusable='off'"):
+        pooled.override(service_account="other")
+    assert pooled.override(service_account="other", reusable="off").service_account == "other"
+
+
+def _pooled() -> None: ...

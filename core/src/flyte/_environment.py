@@ -223,6 +223,7 @@ class TaskEnvironment(Environment):
         links: Any = (),
         task_resolver: Any = None,
         entrypoint: bool = False,
+        service_account: Optional[str] = None,
         **unknown: Any,
     ) -> Any:
         """Make a task of a function (``def`` or ``async def``); usable bare or with arguments."""
@@ -236,11 +237,17 @@ class TaskEnvironment(Environment):
                 k,
                 unknown[k],
                 "a parameter of @env.task: short_name, cache, retries, timeout, docs, pod_template, report, "
-                "interruptible, max_inline_io_bytes, queue, triggers, links, task_resolver, entrypoint" + hint,
+                "interruptible, max_inline_io_bytes, queue, triggers, links, task_resolver, entrypoint, "
+                "service_account" + hint,
                 owner=owner,
             )
         if self.reusable is not None and pod_template is not None:
             raise ValidationError("pod_template", pod_template, "not settable on a task of a reusable environment", owner=owner)
+        check_service_account(service_account, owner)
+        if self.reusable is not None and service_account is not None and service_account != self.service_account:
+            raise ValidationError(
+                "service_account", service_account, "the environment's own on a task of a reusable environment", owner=owner
+            )
 
         def decorator(func: Callable) -> Any:
             if not callable(func) or not (inspect.isfunction(func) or inspect.iscoroutinefunction(func)):
@@ -277,7 +284,7 @@ class TaskEnvironment(Environment):
                 queue=queue if queue is not None else self.queue,
                 parent_env=weakref.ref(self),
                 parent_env_name=self.name,
-                service_account=self.service_account,
+                service_account=service_account if service_account is not None else self.service_account,
                 max_inline_io_bytes=max_inline_io_bytes,
                 triggers=triggers if isinstance(triggers, tuple) else (triggers,),
                 links=links if isinstance(links, tuple) else (links,),

@@ -47,6 +47,15 @@ def check_override(task: Any, changes: Dict[str, Any]) -> Dict[str, Any]:
         if not isinstance(changes["reusable"], ReusePolicy):
             raise TypeValidationError("reusable", changes["reusable"], "a flyte.ReusePolicy or 'off'", owner=owner)
     if task.reusable is not None and not reusable_off:
+        # A reused container keeps its environment's service account, as published.
+        if changes.get("service_account") is not None and changes["service_account"] != task.service_account:
+            raise ValidationError(
+                "service_account",
+                changes["service_account"],
+                "the environment's service account: a task of a reusable environment can override it only "
+                "together with reusable='off' in the same override() call",
+                owner=owner,
+            )
         for key in ("resources", "env_vars", "secrets"):
             if changes.get(key) is not None:
                 raise ValidationError(

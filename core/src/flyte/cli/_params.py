@@ -239,13 +239,18 @@ class _LiteralChoice(click.Choice):
 
     def __init__(self, values: tuple):
         self.values = values
-        super().__init__([str(v) for v in values])
+        super().__init__([self._text(v) for v in values])
+
+    @staticmethod
+    def _text(v: Any) -> str:
+        # An enum choice is typed as its value, as an Enum input is (decision 34).
+        return str(v.value) if isinstance(v, enum.Enum) else str(v)
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if value in self.values and not isinstance(value, str):
             return value
         text = super().convert(value, param, ctx)
-        return next(v for v in self.values if str(v) == text)
+        return next(v for v in self.values if self._text(v) == text)
 
 
 class _EnumChoice(click.Choice):

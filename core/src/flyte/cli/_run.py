@@ -198,9 +198,12 @@ def run(
     try:
         _run(ctx, name, raw_data_path, overwrite_cache, disable_run_cache, env_vars, custom_context, no_persist,
              root_dir, output, show_help, file, task_name)
-    except (click.ClickException, ValidationError) as e:
+    except Exception as e:
         # With -o json a mistake before the run starts is a JSON document too (stderr has the line).
-        if output == "json" and not getattr(e, "json_reported", False):
+        from flyte.cli._common import _is_user_error
+
+        user_error = isinstance(e, click.ClickException) or _is_user_error(e)
+        if output == "json" and user_error and not getattr(e, "json_reported", False):
             message = e.format_message() if isinstance(e, click.ClickException) else str(e)
             kind = "UsageError" if isinstance(e, click.UsageError) else type(e).__name__
             click.echo(json.dumps({"run": name, "phase": "not_started", "error": {"type": kind, "message": message}}))
