@@ -1,5 +1,5 @@
 """``service_account=`` on environments: validated as a Kubernetes name, carried into the pod of
-a plain task, every replica group a plugin builds with the shared helpers, and the flyteidl2
+a plain task, every replica group a plugin builds with flyte.extend's mapping functions, and the flyteidl2
 task template."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_environment_accepts_service_account_and_tasks_carry_it():
     assert env.clone_with("sa_same").service_account == "etl-runner"
 
 
-@pytest.mark.parametrize("bad", ["Bad_Name", "-lead", "trail-", "has space", "a" * 254, ""])
+@pytest.mark.parametrize("bad", ["Bad_Name", "-first", "last-", "has space", "a" * 254, ""])
 def test_malformed_service_account_names_field_value_and_rule(bad):
     with pytest.raises(ValidationError) as ei:
         flyte.TaskEnvironment(name="sa_bad", service_account=bad)
