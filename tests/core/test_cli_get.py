@@ -91,9 +91,10 @@ def test_get_runs_json(store_path: Path, tmp_path: Path):
     runs = json.loads(res.stdout)
     assert [r["name"] for r in runs] == ["wf-bad", "wf-ok"]  # newest first
     ok = runs[1]
-    assert (ok["status"], ok["task_name"], ok["outputs"], ok["error"]) == ("succeeded", "wf.main", '{"o0": "6"}', None)
+    assert (ok["status"], ok["task_name"], ok["outputs"], ok["error"]) == ("succeeded", "wf.main", {"o0": "6"}, None)
     assert isinstance(ok["duration_s"], float) and ok["pid"] == os.getpid()
     assert runs[0]["error"]["type"] == "ValueError"
+    assert runs[0]["inputs"] == {"n": "-1"}  # JSON objects, not JSON text inside a string
 
 
 def test_empty_store_is_not_created_by_reading(tmp_path: Path):

@@ -13,6 +13,7 @@ import weakref
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from flyte._task_normalize import check_service_account
 from flyte.errors import TypeValidationError, ValidationError
 
 __all__ = ["Environment", "TaskEnvironment"]
@@ -42,10 +43,13 @@ class Environment:
     interruptible: bool = False
     image: Any = "auto"
     include: Tuple[str, ...] = ()
+    # The Kubernetes service account the pods of this environment's tasks run as.
+    service_account: Optional[str] = None
 
     def __post_init__(self) -> None:
         owner = f"{type(self).__name__}({self.name!r})"
         _check_name(self.name, type(self).__name__)
+        check_service_account(self.service_account, owner)
         if self.description is not None:
             if not isinstance(self.description, str):
                 raise TypeValidationError("description", self.description, str, owner=owner)
@@ -150,6 +154,7 @@ class TaskEnvironment(Environment):
         description: Optional[str] = None,
         interruptible: Optional[bool] = None,
         include: Optional[Tuple[str, ...]] = None,
+        service_account: Optional[str] = None,
         **kwargs: Any,
     ) -> "TaskEnvironment":
         """A new environment sharing this one's settings except the name and those given."""
@@ -170,6 +175,7 @@ class TaskEnvironment(Environment):
             description=description,
             interruptible=interruptible,
             include=include,
+            service_account=service_account,
         ).items():
             if val is not None:
                 values[key] = val
@@ -217,6 +223,7 @@ class TaskEnvironment(Environment):
         links: Any = (),
         task_resolver: Any = None,
         entrypoint: bool = False,
+        service_account: Optional[str] = None,
         **unknown: Any,
     ) -> Any:
         """Make a task of a function (``def`` or ``async def``); usable bare or with arguments."""
@@ -230,11 +237,17 @@ class TaskEnvironment(Environment):
                 k,
                 unknown[k],
                 "a parameter of @env.task: short_name, cache, retries, timeout, docs, pod_template, report, "
-                "interruptible, max_inline_io_bytes, queue, triggers, links, task_resolver, entrypoint" + hint,
+                "interruptible, max_inline_io_bytes, queue, triggers, links, task_resolver, entrypoint, "
+                "service_account" + hint,
                 owner=owner,
             )
         if self.reusable is not None and pod_template is not None:
             raise ValidationError("pod_template", pod_template, "not settable on a task of a reusable environment", owner=owner)
+        check_service_account(service_account, owner)
+        if self.reusable is not None and service_account is not None and service_account != self.service_account:
+            raise ValidationError(
+                "service_account", service_account, "the environment's own on a task of a reusable environment", owner=owner
+            )
 
         def decorator(func: Callable) -> Any:
             if not callable(func) or not (inspect.isfunction(func) or inspect.iscoroutinefunction(func)):
@@ -271,6 +284,7 @@ class TaskEnvironment(Environment):
                 queue=queue if queue is not None else self.queue,
                 parent_env=weakref.ref(self),
                 parent_env_name=self.name,
+                service_account=service_account if service_account is not None else self.service_account,
                 max_inline_io_bytes=max_inline_io_bytes,
                 triggers=triggers if isinstance(triggers, tuple) else (triggers,),
                 links=links if isinstance(links, tuple) else (links,),

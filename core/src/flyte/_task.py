@@ -71,6 +71,7 @@ class TaskTemplate(Generic[P, R, F]):
     entrypoint: bool = False
     parent_env: Optional[weakref.ReferenceType] = None
     parent_env_name: Optional[str] = None
+    service_account: Optional[str] = None
     ref: bool = False
     max_inline_io_bytes: int = MAX_INLINE_IO_BYTES
     triggers: Tuple[Any, ...] = ()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+import re
+from typing import Any, Dict, Optional
 
 from flyte.errors import TypeValidationError, ValidationError
 
@@ -31,6 +32,7 @@ def normalize_task_fields(task: Any) -> None:
         secrets_from_request(task.secrets)
     if not isinstance(task.max_inline_io_bytes, int) or task.max_inline_io_bytes <= 0:
         raise ValidationError("max_inline_io_bytes", task.max_inline_io_bytes, "a positive int (bytes)", owner=owner)
+    check_service_account(getattr(task, "service_account", None), owner)
 
 
 def check_override(task: Any, changes: Dict[str, Any]) -> Dict[str, Any]:
@@ -45,6 +47,15 @@ def check_override(task: Any, changes: Dict[str, Any]) -> Dict[str, Any]:
         if not isinstance(changes["reusable"], ReusePolicy):
             raise TypeValidationError("reusable", changes["reusable"], "a flyte.ReusePolicy or 'off'", owner=owner)
     if task.reusable is not None and not reusable_off:
+        # A reused container keeps its environment's service account, as published.
+        if changes.get("service_account") is not None and changes["service_account"] != task.service_account:
+            raise ValidationError(
+                "service_account",
+                changes["service_account"],
+                "the environment's service account: a task of a reusable environment can override it only "
+                "together with reusable='off' in the same override() call",
+                owner=owner,
+            )
         for key in ("resources", "env_vars", "secrets"):
             if changes.get(key) is not None:
                 raise ValidationError(
@@ -68,3 +79,26 @@ def check_override(task: Any, changes: Dict[str, Any]) -> Dict[str, Any]:
             changes[key] = (changes[key],)
     # None means "keep what the task has" for every optional override parameter.
     return {k: v for k, v in changes.items() if v is not None or k == "reusable"}
+
+
+# A Kubernetes service account name is a DNS-1123 subdomain: at most 253 characters, lowercase
+# letters, digits, '-' and '.', starting and ending with a letter or digit.
+_SERVICE_ACCOUNT_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+MAX_SERVICE_ACCOUNT = 253
+
+
+def check_service_account(value: Any, owner: str) -> Optional[str]:
+    """``value`` if it is None or a valid Kubernetes service account name, else a ValidationError."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeValidationError("service_account", value, "a Kubernetes service account name (str) or None", owner=owner)
+    if len(value) > MAX_SERVICE_ACCOUNT or not _SERVICE_ACCOUNT_RE.fullmatch(value):
+        raise ValidationError(
+            "service_account",
+            value,
+            f"a Kubernetes service account name: at most {MAX_SERVICE_ACCOUNT} characters, lowercase letters, "
+            "digits, '-' and '.', starting and ending with a letter or digit",
+            owner=owner,
+        )
+    return value

@@ -153,7 +153,34 @@ class NativeInterface:
 
 
 def _tname(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or repr(tp).replace("typing.", "")
+    """A type as a user writes it: ``int``, ``Optional[str]``, ``list[int]``, ``Literal['a', 3]``.
+
+    Generic aliases carry a ``__name__`` of their origin only (``Optional``, ``list``), so they
+    are spelled out from their arguments.
+    """
+    if tp is type(None) or tp is None:
+        return "None"
+    if tp is Ellipsis:
+        return "..."
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is None:
+        if isinstance(tp, type):
+            return tp.__name__
+        return repr(tp).replace("typing.", "")
+    if origin is Literal:
+        import enum
+
+        return "Literal[" + ", ".join(f"{type(a).__name__}.{a.name}" if isinstance(a, enum.Enum) else repr(a) for a in args) + "]"
+    if origin is typing.Union or type(tp).__name__ == "UnionType":
+        members = [a for a in args if a is not type(None)]
+        if len(members) < len(args) and len(members) == 1:
+            return f"Optional[{_tname(members[0])}]"
+        return " | ".join(_tname(a) for a in args)
+    if origin is typing.Annotated:
+        return _tname(args[0])
+    name = getattr(origin, "__name__", None) or repr(origin).replace("typing.", "")
+    return f"{name}[{', '.join(_tname(a) for a in args)}]" if args else name
 
 
 @dataclass(frozen=True)

@@ -244,9 +244,17 @@ class AsyncFile:
         """Write ``data``; return the number of bytes or characters written."""
         return await self._call("write", data)
 
-    async def readline(self) -> Any:
-        """Read one line."""
-        return await self._call("readline")
+    async def readline(self, size: int = -1) -> Any:
+        """Read one line (at most ``size`` bytes or characters when ``size`` >= 0)."""
+        return await self._call("readline", size)
+
+    async def readlines(self, hint: int = -1) -> list:
+        """Read the remaining lines (stopping once ``hint`` bytes or characters are read, when >= 0)."""
+        return await self._call("readlines", hint)
+
+    async def writelines(self, lines: Any) -> None:
+        """Write each of ``lines`` (no separators are added)."""
+        await self._call("writelines", list(lines))
 
     async def seek(self, offset: int, whence: int = 0) -> int:
         """Move the position; return the new one."""

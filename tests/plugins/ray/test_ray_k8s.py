@@ -372,3 +372,18 @@ def test_ray_job_metadata_is_the_shared_object_metadata():
     named_job = ray_job_for_task(named, sctx, SETTINGS)
     assert named_job["metadata"]["annotations"] == {"flyte.org/pod-template-name": "ray-gpu-template"}
     assert "metadata" not in named_job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]
+
+
+def test_service_account_runs_every_ray_pod():
+    import ray_tasks
+    from flyte.models import SerializationContext
+
+    task = ray_tasks.fan_out.override(service_account="ray-runner")
+    manifest = ray_job_for_task(task, SerializationContext(version="v1"), SETTINGS)
+    validate_custom_resource(manifest, CRD)
+    rc = manifest["spec"]["rayClusterSpec"]
+    pods = [rc["headGroupSpec"]["template"]["spec"], *(g["template"]["spec"] for g in rc["workerGroupSpecs"])]
+    assert pods and all(p["serviceAccountName"] == "ray-runner" for p in pods)
+    assert all("serviceAccountName" not in p for p in (
+        ray_job_for_task(ray_tasks.fan_out, SerializationContext(version="v1"), SETTINGS)["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"],
+    ))

@@ -109,6 +109,7 @@ _local = threading.local()
 
 def _run_in_worker(ctx: contextvars.Context, worker: _Worker, fn: Callable, args: tuple, kwargs: dict) -> Any:
     _local.worker = worker
+    worker.thread_id = threading.get_ident()  # type: ignore[attr-defined]
     try:
         return ctx.run(fn, *args, **kwargs)
     finally:
@@ -126,11 +127,22 @@ async def run_sync_in_thread(fn: Callable[..., T], args: tuple, kwargs: dict) ->
         await worker.acquire_slot()
         fut = _pool.submit(_run_in_worker, contextvars.copy_context(), worker, fn, args, kwargs)
         return await asyncio.wrap_future(fut)
-    except asyncio.CancelledError:
+    except asyncio.CancelledError as e:
         worker.cancel_pending()
+        _note_abandoned_stack(e, worker)
         raise
     finally:
         worker.release_slot()
+
+
+def _note_abandoned_stack(e: BaseException, worker: _Worker) -> None:
+    """Record on ``e`` where the body's thread is now: the traceback of a timeout shows it."""
+    import sys
+    import traceback
+
+    frame = sys._current_frames().get(getattr(worker, "thread_id", -1))
+    if frame is not None:
+        e.abandoned_stack = traceback.extract_stack(frame)  # type: ignore[attr-defined]
 
 
 def _in_running_loop() -> bool:

@@ -19,7 +19,7 @@ from flyte._context import current_custom_context, current_task_context
 # Error records and environment handling live in their own modules; their names stay importable
 # from here.
 from flyte._engine.environ import _apply_environment, set_environ  # noqa: F401
-from flyte._engine.errors import error_record, user_error, user_traceback  # noqa: F401
+from flyte._engine.errors import error_record, timeout_traceback, user_error, user_traceback  # noqa: F401
 from flyte._engine.state import Controller, RunState
 from flyte.errors import (
     BaseRuntimeError,
@@ -264,9 +264,12 @@ class LocalController:
                         if getattr(task, "_call_as_synchronous", False)
                         else "it was cancelled"
                     )
-                    raise TaskTimeoutError(
+                    timeout_error = TaskTimeoutError(
                         f"task {task.name} (action {tctx.action.name}) exceeded its timeout of {plan.timeout:g}s; {what}"
-                    ) from e
+                    )
+                    # Where the body was when time ran out, not the engine's own TimeoutError.
+                    timeout_error.traceback = timeout_traceback(timeout_error, e.__cause__ or e.__context__)  # type: ignore[attr-defined]
+                    raise timeout_error from e
             return await self._lifecycle(task, tctx, inputs)
         finally:
             current_task_context.reset(token)

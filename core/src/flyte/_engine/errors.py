@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import traceback
-from typing import Dict
+from typing import Dict, Optional
 
 from flyte.errors import BaseRuntimeError, RuntimeUserError
 
-__all__ = ["error_record", "user_error", "user_traceback"]
+__all__ = ["error_record", "timeout_traceback", "user_error", "user_traceback"]
 
 
 def user_error(task_name: str, e: BaseException) -> BaseRuntimeError:
@@ -25,6 +25,7 @@ def user_error(task_name: str, e: BaseException) -> BaseRuntimeError:
 
 _FLYTE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
+_STDLIB_DIR = os.path.dirname(os.__file__) + os.sep
 
 
 def user_traceback(e: BaseException) -> str:
@@ -36,6 +37,32 @@ def user_traceback(e: BaseException) -> str:
     ]
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
     lines += traceback.format_exception_only(type(e), e)
+    return "".join(lines)
+
+
+def _user_frames(frames: "traceback.StackSummary") -> list:
+    return [f for f in frames if not f.filename.startswith(_FLYTE_DIR) and not f.filename.startswith(_ASYNCIO_DIR)]
+
+
+def timeout_traceback(err: BaseException, interrupted: Optional[BaseException]) -> str:
+    """The traceback of a task timeout: where the user's code was when its time ran out.
+
+    ``interrupted`` is the exception the body was stopped with (the ``CancelledError`` of an
+    async body, whose frames end at the ``await`` that was waiting); a sync body cannot be
+    stopped, so the bridge records its thread's stack on it as ``abandoned_stack``.
+    """
+    lines = ["Traceback (most recent call last):\n"]
+    stack = getattr(interrupted, "abandoned_stack", None) if interrupted is not None else None
+    if stack is not None:
+        lines = ["Stack of the sync body when its timeout passed (most recent call last; it was left running):\n"]
+        frames = _user_frames(stack)
+        # The worker thread's own start-up frames (threading) come before the body's: drop them.
+        while frames and frames[0].filename.startswith(_STDLIB_DIR):
+            frames.pop(0)
+        lines += traceback.format_list(frames)
+    elif interrupted is not None:
+        lines += traceback.format_list(_user_frames(traceback.extract_tb(interrupted.__traceback__)))
+    lines += traceback.format_exception_only(type(err), err)
     return "".join(lines)
 
 

@@ -173,8 +173,54 @@ class Run:
 
 
 def _summary(values: Dict[str, Any], limit: int = 2000) -> str:
-    text = json.dumps({k: repr(v)[:200] for k, v in values.items()})
-    return text[:limit]
+    """The run's inputs or outputs for the record: a JSON object, always whole (never cut mid-way).
+
+    JSON values (numbers, strings, lists, dicts of them) stay themselves, so ``flyte get runs -o
+    json`` shows them as JSON; others are their repr. A value over 200 characters, and every
+    value once the object would pass ``limit``, is shortened from the middle.
+    """
+    out: Dict[str, Any] = {}
+    used = 2
+    for k, v in values.items():
+        item = _summary_value(v)
+        size = len(json.dumps(item)) + len(json.dumps(k)) + 4
+        if used + size > limit:
+            item = "..."
+            size = len(json.dumps(k)) + 9
+        out[k] = item
+        used += size
+    return json.dumps(out)
+
+
+def _summary_value(value: Any, cap: int = 200) -> Any:
+    plain = _plain_json(value)
+    text = json.dumps(plain) if plain is not _NOT_JSON else repr(value)
+    if len(text) <= cap and plain is not _NOT_JSON:
+        return plain
+    if len(text) <= cap:
+        return text
+    half = (cap - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"
+
+
+_NOT_JSON = object()
+
+
+def _plain_json(value: Any, depth: int = 0) -> Any:
+    """``value`` if it is plain JSON data (bool, int, float, str, None, lists and str-keyed dicts)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, enum.Enum):
+        return value if type(value) in (int, float) and value == value and abs(value) != float("inf") else _NOT_JSON
+    if depth > 20:
+        return _NOT_JSON
+    if isinstance(value, list):
+        items = [_plain_json(v, depth + 1) for v in value]
+        return _NOT_JSON if any(i is _NOT_JSON for i in items) else items
+    if type(value) is dict and all(isinstance(k, str) for k in value):
+        items = {k: _plain_json(v, depth + 1) for k, v in value.items()}
+        return _NOT_JSON if any(i is _NOT_JSON for i in items.values()) else items
+    return _NOT_JSON
 
 
 class _Runner:

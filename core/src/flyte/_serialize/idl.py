@@ -265,12 +265,15 @@ def security_context(task: "TaskTemplate") -> Optional["security_pb2.SecurityCon
     from flyte._secret import secrets_from_request
 
     secrets = secrets_from_request(task.secrets)
-    if not secrets:
+    service_account = getattr(task, "service_account", None)
+    if not secrets and not service_account:
         return None
     out = []
-    for s in secrets:
+    for s in secrets or ():
         mount = security_pb2.Secret.MountType.ENV_VAR if s.as_env_var else security_pb2.Secret.MountType.FILE
         out.append(security_pb2.Secret(group=s.group or "", key=s.key, mount_requirement=mount, env_var=s.as_env_var or ""))
+    if service_account:  # the identity the task's pods run as
+        return security_pb2.SecurityContext(secrets=out, run_as=security_pb2.Identity(k8s_service_account=service_account))
     return security_pb2.SecurityContext(secrets=out)
 
 

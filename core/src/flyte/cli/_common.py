@@ -102,11 +102,12 @@ def run_cli(command: click.Command, args: Optional[Sequence[str]] = None, prog_n
         if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help is the answer
             click.echo(e.format_message())
             return EXIT_USAGE
-        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
-        _fail(_one_line(e.format_message()) + hint, e)
+        # command_path holds the words as typed; quoted paths paste back into a shell.
+        hint = f" (see: {e.ctx.command_path} --help)" if e.ctx is not None else ""
+        _fail(_one_line(e.format_message()) + hint, None)  # click's own frames help nobody, even with -v
         return EXIT_USAGE
     except click.ClickException as e:
-        _fail(_one_line(e.format_message()), e)
+        _fail(_one_line(e.format_message()), None)
         return e.exit_code or EXIT_ERROR
     except (click.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)

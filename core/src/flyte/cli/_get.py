@@ -56,7 +56,7 @@ def get_runs(limit: int, output: str) -> None:
         with store:
             runs = store.list_runs(limit=limit)
     if output == "json":
-        echo_json([r.to_dict() for r in runs])
+        echo_json([_run_doc(r) for r in runs])
         return
     if not runs:
         click.echo(f"No runs recorded in {_store_path()}.")
@@ -75,6 +75,25 @@ def get_runs(limit: int, output: str) -> None:
             for r in runs
         ),
     )
+
+
+def _run_doc(run: "RunRecord") -> Dict[str, Any]:
+    """A run as JSON, its recorded inputs and outputs as JSON objects (not JSON text in a string)."""
+    doc = run.to_dict()
+    for key in ("inputs", "outputs"):
+        doc[key] = _parsed(doc.get(key))
+    return doc
+
+
+def _parsed(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:  # a summary from an older version, or cut short: keep the text
+        return text
 
 
 def _short_error(rec: Any, limit: int = 60) -> Optional[str]:
@@ -126,7 +145,7 @@ def get_run(name: str, output: str) -> None:
         run = store.get_run(name)
         actions = store.get_actions(name)
     if output == "json":
-        doc: Dict[str, Any] = run.to_dict()
+        doc: Dict[str, Any] = _run_doc(run)
         doc["actions"] = [a.to_dict() for a in actions]
         echo_json(doc)
         return
@@ -144,13 +163,15 @@ def get_run(name: str, output: str) -> None:
     else:
         click.echo("No actions recorded.")
     failed = [a for a in actions if a.error is not None]
+    succeeded = run.status == "succeeded"
     if failed:
         click.echo()
-        click.echo("Failed actions:")
+        # A run that succeeded despite failed actions: their callers handled the errors.
+        click.echo("Failed actions (handled; the run succeeded):" if succeeded else "Failed actions:")
         for a in failed:
             click.echo(f"  {a.name}: {_short_error(a, limit=200)}")
     error = run.error
-    if error is None and failed:
+    if error is None and failed and not succeeded:
         error = failed[0].error
     if error is not None:
         click.echo()

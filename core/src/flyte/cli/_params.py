@@ -37,25 +37,69 @@ class _JsonType(click.ParamType):
 
     def __init__(self, tp: Any):
         self.tp = tp
-        self.name = getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+        self.name = type_label(tp)
+
+    def get_metavar(self, param: Any, ctx: Any = None) -> str:
+        # The type as written in code (click would upper-case it: LIST[INT]).
+        return self.name
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if not isinstance(value, str):
             return value
+        takes_text = _union_has_str(self.tp)
         try:
             data = json.loads(value)
         except json.JSONDecodeError as e:
+            if takes_text:  # as published: text that is not JSON is the union's str member
+                return value
             self.fail(f"{value!r} is not valid JSON for type {self.name} ({e.msg})", param, ctx)
         try:
             return _from_jsonable(data, self.tp)
         except (TypeError, ValueError, AttributeError, KeyError) as e:
+            if takes_text:  # JSON that fits no other member (e.g. "null" for str | int) stays text
+                return value
             self.fail(f"{value!r} does not fit type {self.name}: {e}", param, ctx)
+
+
+def _union_members(tp: Any) -> tuple:
+    """The members of a ``Union`` / ``X | Y`` (``()`` for any other type)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or (sys.version_info >= (3, 10) and origin is getattr(__import__("types"), "UnionType", None)):
+        return typing.get_args(tp)
+    return ()
+
+
+def _union_has_str(tp: Any) -> bool:
+    return str in _union_members(tp)
+
+
+def _from_union(data: Any, members: tuple) -> Any:
+    """``data`` as the first member of a union it fits: exact JSON kinds first, then structures."""
+    if data is None and type(None) in members:
+        return None
+    for kind in (bool, int, float, str):
+        if kind in members and type(data) is kind:
+            return data
+    if float in members and type(data) is int:
+        return float(data)
+    errors = []
+    for member in members:
+        if member in (bool, int, float, str, type(None)):
+            continue
+        try:
+            return _from_jsonable(data, member)
+        except (TypeError, ValueError, AttributeError, KeyError) as e:
+            errors.append(f"{type_label(member)}: {e}")
+    raise TypeError(f"{data!r} fits none of the union's members ({'; '.join(errors) or 'no member takes it'})")
 
 
 def _from_jsonable(data: Any, tp: Any) -> Any:
     tp, _ = _unwrap_optional(tp)
     if data is None:
         return None
+    members = _union_members(tp)
+    if members:
+        return _from_union(data, members)
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
@@ -64,6 +108,12 @@ def _from_jsonable(data: Any, tp: Any) -> Any:
         return tp(**{k: _from_jsonable(v, hints.get(k, Any)) for k, v in data.items()})
     if isinstance(tp, type) and hasattr(tp, "model_validate"):
         return tp.model_validate(data)
+    if isinstance(tp, type) and issubclass(tp, dict) and typing.is_typeddict(tp):
+        from flyte.types._plain import typeddict_keys
+
+        _expect(data, dict, tp)
+        hints = typeddict_keys(tp)[0]  # nested dataclasses and enums rebuilt; keys checked at the boundary
+        return {k: _from_jsonable(v, hints.get(k, Any)) for k, v in data.items()}
     if origin in (list, typing.List) and args:
         _expect(data, list, tp)
         return [_from_jsonable(v, args[0]) for v in data]
@@ -189,13 +239,18 @@ class _LiteralChoice(click.Choice):
 
     def __init__(self, values: tuple):
         self.values = values
-        super().__init__([str(v) for v in values])
+        super().__init__([self._text(v) for v in values])
+
+    @staticmethod
+    def _text(v: Any) -> str:
+        # An enum choice is typed as its value, as an Enum input is (decision 34).
+        return str(v.value) if isinstance(v, enum.Enum) else str(v)
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if value in self.values and not isinstance(value, str):
             return value
         text = super().convert(value, param, ctx)
-        return next(v for v in self.values if str(v) == text)
+        return next(v for v in self.values if self._text(v) == text)
 
 
 class _EnumChoice(click.Choice):
@@ -220,7 +275,7 @@ def task_options(task: Any) -> List[click.Parameter]:
         ptype, is_flag = param_type(tp)
         required = default is inspect.Parameter.empty
         opt_name = "--" + name
-        help_text = f"{type_label(tp)}" + ("" if required else f" (default: {default!r})")
+        help_text = f"{type_label(tp)}" + ("" if required else f" (default: {default_label(default)})")
         if is_flag:
             # Not given: the task's default (None for Optional[bool]); a required flag is False.
             params.append(
@@ -239,6 +294,20 @@ def task_options(task: Any) -> List[click.Parameter]:
 
 
 def type_label(tp: Any) -> str:
-    """A short name of a type for help texts (``int``, ``List[str]``)."""
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+    """A type as written in code, for help texts (``int``, ``Optional[str]``, ``list[int]``)."""
+    from flyte.models import _tname
+
+    return _tname(tp)
+
+
+def default_label(value: Any) -> str:
+    """A default value as a user would type it on the command line (an enum by its value)."""
+    if isinstance(value, enum.Enum):
+        return repr(value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        try:
+            return json.dumps(dataclasses.asdict(value), default=str)
+        except (TypeError, ValueError):
+            return repr(value)
+    return repr(value)
 

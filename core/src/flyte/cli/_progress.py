@@ -47,36 +47,80 @@ def jsonable(value: Any) -> Any:
 
 
 class Progress:
-    """Shows elapsed time on a terminal while a run takes longer than a moment."""
+    """Shows elapsed time on a terminal while a run takes longer than a moment.
 
-    def __init__(self, label: str, enabled: bool):
+    The line is drawn only when the terminal's cursor is at the start of a line, and it is
+    cleared before anything the run prints (through ``sys.stdout`` / ``sys.stderr``), so task
+    output never runs into it.
+    """
+
+    def __init__(self, label: str, enabled: bool, *, stream: Optional[Any] = None, interval: float = 1.0):
         self.label = label
         self.enabled = enabled
+        self.interval = interval
+        self._out = stream if stream is not None else sys.__stderr__
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self._lock = threading.RLock()
         self._shown = False
+        self._at_line_start = True
+        self._saved: Optional[tuple] = None
 
     def __enter__(self) -> "Progress":
         if self.enabled:
+            self._saved = (sys.stdout, sys.stderr)
+            sys.stdout = _ClearingStream(sys.stdout, self)  # type: ignore[assignment]
+            sys.stderr = _ClearingStream(sys.stderr, self)  # type: ignore[assignment]
             self._thread = threading.Thread(target=self._loop, daemon=True)
             self._thread.start()
         return self
 
     def _loop(self) -> None:
         start = time.monotonic()
-        while not self._stop.wait(1.0):
-            self._shown = True
-            sys.__stderr__.write(f"\r{self.label} running... {time.monotonic() - start:.0f}s")
-            sys.__stderr__.flush()
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                if not self._at_line_start:  # a partial line of output: drawing would overwrite it
+                    continue
+                self._out.write(f"\r\033[K{self.label} running... {time.monotonic() - start:.0f}s")
+                self._out.flush()
+                self._shown = True
+
+    def _before_output(self) -> None:
+        """Called with the lock held before the run writes: take the progress line away."""
+        if self._shown:
+            self._out.write("\r\033[K")
+            self._out.flush()
+            self._shown = False
 
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        if self._shown:
-            sys.__stderr__.write("\r\033[K")
-            sys.__stderr__.flush()
+        if self._saved is not None:
+            sys.stdout, sys.stderr = self._saved
+            self._saved = None
+        with self._lock:
+            self._before_output()
 
+
+class _ClearingStream:
+    """A stream that clears the progress line before each write and tracks the cursor column."""
+
+    def __init__(self, stream: Any, progress: Progress):
+        self._stream = stream
+        self._progress = progress
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        with self._progress._lock:
+            self._progress._before_output()
+            n = self._stream.write(text)
+            self._progress._at_line_start = text.endswith("\n")
+        return n
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self._stream, item)
 
 
 def format_value(value: Any) -> str:

@@ -8,9 +8,13 @@ progress and outputs are shown by :mod:`flyte.cli._progress`.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import shlex
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import click
 
@@ -35,7 +39,8 @@ def _task_command(task: Any, run_options: Dict[str, Any]) -> click.Command:
         params=task_options(task),
         callback=callback,
         context_settings=dict(help_option_names=["-h", "--help"]),
-        help=(doc.splitlines()[0] if doc else f"Run task {task.name}.") + f"\n\nInputs: {task.interface!r}",
+        # \b keeps click from re-wrapping the signature line (long types stay whole).
+        help=(doc.splitlines()[0] if doc else f"Run task {task.name}.") + f"\n\n\b\nInputs: {task.interface!r}",
     )
 
 
@@ -58,20 +63,64 @@ def _execute(task: Any, inputs: Dict[str, Any], opts: Dict[str, Any]) -> None:
     from flyte.cli._common import debug_enabled, user_error_message
     from flyte.errors import BaseRuntimeError, RunAbortedError
 
-    with Progress(task.name, enabled=sys.stderr.isatty() and opts["output"] == "table"):
+    as_json = opts["output"] == "json"
+    with _stdout_to_stderr(as_json), Progress(task.name, enabled=sys.stderr.isatty() and not as_json):
         try:
             result = runner.run(task, **inputs)
         except (KeyboardInterrupt, RunAbortedError) as e:
-            click.echo(f"Aborted: run {runner.name} ({type(e).__name__}); its running actions were cancelled", err=True)
-            raise click.exceptions.Exit(130) from None
+            failure: Optional[Dict[str, Any]] = {"phase": "aborted", "error": {"type": type(e).__name__, "message": str(e)}}
+            message = f"Aborted: run {runner.name} ({type(e).__name__}); its running actions were cancelled"
+            code = 130
         except BaseRuntimeError as e:
             # A task failed: one line (the run record keeps the user's traceback; -v prints it).
             tb = getattr(e, "traceback", None)
             if tb and debug_enabled():
                 click.echo(tb.rstrip(), err=True)
             where = f"; details: flyte get run {runner.name}" if opts["persist"] else ""
-            raise click.ClickException(f"run {runner.name} failed: {user_error_message(e)}{where}") from None
+            failure = {
+                "phase": "failed",
+                "error": {"type": e.code, "message": e.message, "kind": getattr(e, "kind", None), "traceback": tb},
+            }
+            message = f"run {runner.name} failed: {user_error_message(e)}{where}"
+            code = 1
+        else:
+            failure = None
+    if failure is not None:
+        if as_json:
+            click.echo(json.dumps({"run": runner.name, "task": task.name, **failure}))
+        if code == 130:
+            click.echo(message, err=True)
+            raise click.exceptions.Exit(130)
+        error = click.ClickException(message)
+        error.json_reported = as_json  # type: ignore[attr-defined]
+        raise error
     show_outputs(result, task, opts["output"])
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
+    """With ``-o json``, send everything the run prints to stderr, so stdout holds only the JSON.
+
+    Both Python's ``sys.stdout`` and file descriptor 1 are pointed at stderr: child processes
+    (an engine's workers, a subprocess the task starts) inherit the descriptor, not the object.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved_fd = os.dup(1)
+    os.dup2(2, 1)
+    saved = sys.stdout
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        finally:
+            sys.stdout = saved
+            os.dup2(saved_fd, 1)
+            os.close(saved_fd)
 
 
 def _kv(values: tuple, field: str) -> Dict[str, str]:
@@ -119,6 +168,7 @@ class _RunCommand(click.Command):
     help="Source root: FILE's module name is its path relative to it (default: the working directory).",
 )
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", help="Output format.")
+@click.option("-v", "--verbose", count=True, help="Log more (-vv: debug) and show tracebacks of errors (as flyte -v).")
 @click.option("--help", "show_help", is_flag=True, help="Show this message (after FILE TASK: the task's inputs).")
 @click.argument("file", required=False)
 @click.argument("task_name", required=False)
@@ -135,11 +185,51 @@ def run(
     no_persist: bool,
     root_dir: Optional[str],
     output: str,
+    verbose: int,
     show_help: bool,
     file: Optional[str],
     task_name: Optional[str],
 ) -> None:
     """Run TASK from FILE on this machine: flyte run FILE TASK --input value ..."""
+    if verbose:
+        from flyte.cli._common import set_verbosity
+
+        set_verbosity(max(verbose, _parent_verbosity(ctx)))
+    try:
+        _run(ctx, name, raw_data_path, overwrite_cache, disable_run_cache, env_vars, custom_context, no_persist,
+             root_dir, output, show_help, file, task_name)
+    except Exception as e:
+        # With -o json a mistake before the run starts is a JSON document too (stderr has the line).
+        from flyte.cli._common import _is_user_error
+
+        user_error = isinstance(e, click.ClickException) or _is_user_error(e)
+        if output == "json" and user_error and not getattr(e, "json_reported", False):
+            message = e.format_message() if isinstance(e, click.ClickException) else str(e)
+            kind = "UsageError" if isinstance(e, click.UsageError) else type(e).__name__
+            click.echo(json.dumps({"run": name, "phase": "not_started", "error": {"type": kind, "message": message}}))
+        raise
+
+
+def _parent_verbosity(ctx: click.Context) -> int:
+    parent = ctx.parent
+    return int(parent.params.get("verbose") or 0) if parent is not None else 0
+
+
+def _run(
+    ctx: click.Context,
+    name: Optional[str],
+    raw_data_path: Optional[str],
+    overwrite_cache: bool,
+    disable_run_cache: bool,
+    env_vars: tuple,
+    custom_context: tuple,
+    no_persist: bool,
+    root_dir: Optional[str],
+    output: str,
+    show_help: bool,
+    file: Optional[str],
+    task_name: Optional[str],
+) -> None:
     if file is None:
         click.echo(ctx.get_help())
         if not show_help:
@@ -150,7 +240,7 @@ def run(
     tasks = tasks_in_module(module)
     if task_name is None:
         listing = "\n".join(f"  {n:<24} {t.interface!r}" for n, t in sorted(tasks.items())) or "  (no tasks)"
-        click.echo(f"Usage: flyte run {file} TASK [INPUTS]...\n\nTasks in {file}:\n{listing}")
+        click.echo(f"Usage: flyte run {shlex.quote(file)} TASK [INPUTS]...\n\nTasks in {file}:\n{listing}")
         if not show_help:
             ctx.exit(2)
         return
@@ -171,6 +261,7 @@ def run(
     )
     cmd = _task_command(tasks[task_name], opts)
     extra = list(ctx.args) + (["--help"] if show_help else [])
-    rc = cmd.main(args=extra, prog_name=f"flyte run {file} {task_name}", standalone_mode=False)
+    # Quoted, so the usage line and the "see ... --help" hint can be pasted back into a shell.
+    rc = cmd.main(args=extra, prog_name=f"flyte run {shlex.join([file, task_name])}", standalone_mode=False)
     if isinstance(rc, int) and not isinstance(rc, bool) and rc:
         ctx.exit(rc)

@@ -228,7 +228,12 @@ class EnumTransformer(TypeTransformer[enum.Enum]):
 
 
 class LiteralTypeTransformer(TypeTransformer[Any]):
-    """``typing.Literal[...]``: string choices are an enum type; other choices use their value type."""
+    """``typing.Literal[...]``: string choices are an enum type; other choices use their value type.
+
+    A Literal mixing kinds (``Literal[Color.RED, "medium", 3]``) travels as the msgpack of its
+    plain value (an enum member by its value) and comes back as the choice with that value
+    (decision 34).
+    """
 
     def __init__(self) -> None:
         super().__init__("Literal", typing.Literal)  # type: ignore[arg-type]
@@ -249,23 +254,40 @@ class LiteralTypeTransformer(TypeTransformer[Any]):
         if base is str:
             return types_pb2.LiteralType(enum_type=types_pb2.EnumType(values=list(values)))
         if base is None:
-            raise TypeTransformerFailedError(f"{t}: Literal choices must all have the same type")
+            from flyte.types._plain import json_schema
+
+            return _struct_literal_type(json_schema(t), self.name)
         return TypeEngine.to_literal_type(base)
 
     def assert_type(self, t: Type, v: Any) -> None:
         values = typing.get_args(_strip_annotated(t))
+        if self._base(t) is None:  # mixed kinds: checked, with a warning, at the task boundary
+            return
         if not any(v == x and type(v) is type(x) for x in values):
             raise TypeTransformerFailedError(f"Value {v!r} is not one of {list(values)}")
 
     async def to_literal(self, python_val: Any, python_type: Type, expected: "LiteralType") -> "Literal":
         self.assert_type(python_type, python_val)
         base = self._base(python_type)
+        if base is None:
+            import msgpack
+
+            from flyte.types._plain import to_plain
+
+            return _msgpack_literal(msgpack.packb(to_plain(python_val), use_bin_type=True))
         if base is str:
             return _primitive(string_value=python_val)
         return await TypeEngine.to_literal(python_val, base, expected)
 
     async def to_python_value(self, lv: "Literal", expected_python_type: Type) -> Any:
         base = self._base(expected_python_type)
+        if base is None:
+            data, _ = _plain_of_literal(lv)
+            for choice in typing.get_args(_strip_annotated(expected_python_type)):
+                plain = choice.value if isinstance(choice, enum.Enum) else choice
+                if type(plain) is type(data) and plain == data:
+                    return choice
+            return data
         if base is str:
             value: Any = lv.scalar.primitive.string_value
         else:
@@ -506,6 +528,22 @@ class StructTransformer(TypeTransformer[Any]):
         return dict
 
 
+class TypedDictTransformer(StructTransformer):
+    """A ``TypedDict`` as msgpack of its plain dict, like a dataclass: its keys and their types
+    are checked (required keys present, no unknown keys), nested TypedDicts included."""
+
+    def __init__(self) -> None:
+        super().__init__("TypedDict Transformer", dict)
+
+    def assert_type(self, t: Type, v: Any) -> None:
+        from flyte.types._check import check_value
+
+        try:
+            check_value(v, _strip_annotated(t))
+        except TypeError as e:
+            raise TypeTransformerFailedError(str(e)) from None
+
+
 class TupleTransformer(StructTransformer):
     """``tuple[A, B]`` as msgpack ``{"item_0": a, "item_1": b}``; ``tuple[T, ...]`` as a collection."""
 
@@ -730,4 +768,5 @@ def register_builtin_transformers(engine: Any = None) -> None:
         engine._PYDANTIC_TRANSFORMER = StructTransformer("Pydantic Transformer", object)
         engine._TUPLE_TRANSFORMER = TupleTransformer()
         engine._NAMEDTUPLE_TRANSFORMER = NamedTupleTransformer()
+        engine._TYPEDDICT_TRANSFORMER = TypedDictTransformer()
         engine._invalidate()

@@ -17,7 +17,7 @@ import types
 import typing
 from typing import Any, Callable, Dict
 
-from flyte.types._hints import _is_namedtuple, _is_pydantic_model
+from flyte.types._hints import _is_namedtuple, _is_pydantic_model, _is_typeddict
 from flyte.types._type_engine import TypeEngine
 
 __all__ = ["check_value", "compile_checker", "type_name"]
@@ -208,6 +208,8 @@ def _compile(tp: Any) -> Checker:
         return _accept
     if issubclass(cls, enum.Enum):
         return _enum(cls)
+    if _is_typeddict(cls):  # before the transformers: dict's would run isinstance on it
+        return _typeddict(cls)
     claimed = _transformer_checker(cls)
     if claimed is not None:
         return claimed
@@ -284,12 +286,32 @@ def _union(tp: Any, args: tuple) -> Checker:
 
 
 def _literal(tp: Any, args: tuple) -> Checker:
+    """A choice of a ``Literal`` (decision 34 of docs/ARCHITECTURE.md).
+
+    An enum member and its value are the same choice, both ways: ``Color.RED`` is accepted for
+    ``Literal["red"]`` and ``"red"`` for ``Literal[Color.RED]``; the body gets the choice as the
+    Literal writes it. A value outside a Literal whose choices are all of one kind is an error.
+    A Literal mixing kinds (``Literal[Color.RED, "medium", 3]``) is carried unchecked by the
+    published SDK, so a value outside it is accepted with a warning.
+    """
     allowed = [(type(a), a) for a in args]
     try:
         # Pairs with the type keep True from matching 1 and 1 from matching 1.0.
         allowed_set = frozenset(allowed)
     except TypeError:
         allowed_set = frozenset()
+    # value of each enum choice -> the choice; each plain choice keyed by (type, value).
+    by_enum_value = {}
+    for a in args:
+        if isinstance(a, enum.Enum):
+            try:
+                by_enum_value[(type(a.value), a.value)] = a
+            except TypeError:
+                pass
+    kinds = {type(a.value) if isinstance(a, enum.Enum) else type(a) for a in args}
+    lenient = len(kinds) > 1
+    shown = [f"{type(a).__name__}.{a.name}" if isinstance(a, enum.Enum) else repr(a) for a in args]
+    warned: set = set()
 
     def check(v: Any) -> Any:
         try:
@@ -303,7 +325,29 @@ def _literal(tp: Any, args: tuple) -> Checker:
                 return v
             if isinstance(a, enum.Enum) and v is a:
                 return v
-        raise TypeError(f"expected one of {list(args)!r}, got {v!r}")
+        key = (type(v.value), v.value) if isinstance(v, enum.Enum) else (tv, v)
+        try:
+            if key in allowed_set:  # an enum member given for its value
+                return key[1]
+            hit = by_enum_value.get(key)
+        except TypeError:
+            hit = None
+        if hit is not None:  # a value given for its enum member
+            return hit
+        if lenient:
+            mark = repr(v)
+            if mark not in warned:
+                warned.add(mark)
+                import logging
+
+                logging.getLogger("flyte.types").warning(
+                    "%r is not one of the choices of Literal[%s]; accepted because the published SDK does not "
+                    "check a Literal that mixes kinds of values",
+                    v,
+                    ", ".join(shown),
+                )
+            return v
+        raise TypeError(f"expected one of [{', '.join(shown)}], got {v!r}")
 
     return check
 
@@ -476,6 +520,50 @@ def _dict(tp: Any, args: tuple) -> Checker:
         if out is None or not changed:
             return v
         return out
+
+    return check
+
+
+def _typeddict(cls: type) -> Checker:
+    """A dict with the TypedDict's keys: required ones present, each value its type.
+
+    A key the TypedDict does not declare is dropped with a warning (the published SDK drops it
+    silently), so programs written for it keep running and a typo is still reported.
+    """
+    from flyte.types._plain import typeddict_keys
+
+    hints, required = typeddict_keys(cls)
+    checkers = {k: _sub(t) for k, t in hints.items()}
+    label = cls.__qualname__
+    warned: set = set()
+
+    def check(v: Any) -> Any:
+        if not isinstance(v, dict):
+            raise TypeError(f"expected {label} (a dict), got {_got(v)}")
+        missing = [k for k in hints if k in required and k not in v]
+        if missing:
+            raise TypeError(f"{label}: missing required key(s) {', '.join(map(repr, missing))}")
+        out = None
+        for k, x in v.items():
+            c = checkers.get(k)
+            if c is None:
+                if k not in warned:
+                    warned.add(k)
+                    import logging
+
+                    logging.getLogger("flyte.types").warning(
+                        "%s has no key %r (keys: %s): the key is dropped", label, k, ", ".join(map(repr, hints)) or "none"
+                    )
+                out = {kk: vv for kk, vv in (out or v).items() if kk != k}
+                continue
+            try:
+                y = c(x)
+            except TypeError as e:
+                raise TypeError(f"{label}[{k!r}]: {e}") from None
+            if y is not x:  # coerced (an int for a float, a value for an enum): copy, never mutate
+                out = dict(v) if out is None else out
+                out[k] = y
+        return v if out is None else out
 
     return check
 

@@ -42,5 +42,15 @@ def _is_pydantic_model(t: Any) -> bool:
     return pyd is not None and isinstance(t, type) and issubclass(t, pyd.BaseModel)
 
 
+def _is_typeddict(t: Any) -> bool:
+    """A ``TypedDict`` class (from ``typing`` or ``typing_extensions``): a dict checked by its keys."""
+    if not isinstance(t, type) or not issubclass(t, dict) or t is dict:
+        return False
+    if typing.is_typeddict(t):
+        return True
+    ext = sys.modules.get("typing_extensions")
+    return bool(ext is not None and ext.is_typeddict(t))
+
+
 def _is_namedtuple(t: Any) -> bool:
     return isinstance(t, type) and issubclass(t, tuple) and hasattr(t, "_fields")

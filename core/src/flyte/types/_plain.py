@@ -19,7 +19,7 @@ import types
 import typing
 from typing import Any, Dict
 
-from flyte.types._hints import TypeTransformerFailedError, _is_namedtuple, _is_pydantic_model, _strip_annotated
+from flyte.types._hints import TypeTransformerFailedError, _is_namedtuple, _is_pydantic_model, _is_typeddict, _strip_annotated
 
 __all__ = ["decode_msgpack", "encode_msgpack", "from_plain", "json_schema", "to_plain"]
 
@@ -39,6 +39,35 @@ def type_hints(cls: Any) -> Dict[str, Any]:
         hints = dict(getattr(cls, "__annotations__", {}))
     _hints_cache[cls] = hints
     return hints
+
+
+_typeddict_cache: Dict[Any, tuple] = {}
+
+
+def typeddict_keys(cls: Any) -> tuple:
+    """``(types by key, required keys)`` of a TypedDict class, ``Required``/``NotRequired`` unwrapped."""
+    try:
+        return _typeddict_cache[cls]
+    except KeyError:
+        pass
+    hints: Dict[str, Any] = {}
+    required = set(getattr(cls, "__required_keys__", ()))
+    for key, tp in type_hints(cls).items():
+        tp = _strip_annotated(tp)
+        # Required[...] / NotRequired[...] (typing or typing_extensions) wrap the value's type.
+        # Under `from __future__ import annotations` the class cannot see them (its annotations
+        # are strings), so the resolved hint decides.
+        while getattr(typing.get_origin(tp), "_name", None) in ("Required", "NotRequired", "ReadOnly"):
+            marker = typing.get_origin(tp)._name
+            if marker == "NotRequired":
+                required.discard(key)
+            elif marker == "Required":
+                required.add(key)
+            tp = _strip_annotated(typing.get_args(tp)[0])
+        hints[key] = tp
+    entry = (hints, frozenset(required))
+    _typeddict_cache[cls] = entry
+    return entry
 
 
 def _is_file_like(obj_type: Any) -> bool:
@@ -85,6 +114,9 @@ def to_plain(value: Any, tp: Any = Any) -> Any:
         elem = args[0] if args else Any
         return [to_plain(v, elem) for v in value]
     if isinstance(value, dict):
+        if _is_typeddict(tp):
+            hints = typeddict_keys(tp)[0]
+            return {to_plain(k): to_plain(v, hints.get(k, Any)) for k, v in value.items()}
         vt = args[1] if len(args) == 2 else Any
         return {to_plain(k): to_plain(v, vt) for k, v in value.items()}
     raise TypeTransformerFailedError(
@@ -125,8 +157,12 @@ def from_plain(data: Any, tp: Any, lenient: bool = False) -> Any:
             raise _fail(data, tp)
         return None
     if origin is typing.Literal:
-        if data in typing.get_args(tp):
+        choices = typing.get_args(tp)
+        if data in choices:
             return data
+        for choice in choices:  # an enum choice travels as its value
+            if isinstance(choice, enum.Enum) and type(choice.value) is type(data) and choice.value == data:
+                return choice
         raise _fail(data, tp)
     if tp is bool:
         if isinstance(data, bool):
@@ -198,6 +234,8 @@ def from_plain(data: Any, tp: Any, lenient: bool = False) -> Any:
             return tp._deserialize(data) if origin is not None else cls._deserialize(data)
         if dataclasses.is_dataclass(cls):
             return _dataclass_from_plain(data, cls, lenient)
+        if _is_typeddict(cls):
+            return _typeddict_from_plain(data, cls, lenient)
         if _is_pydantic_model(cls):
             return data if isinstance(data, cls) else cls.model_validate(data)
         if _is_namedtuple(cls):
@@ -236,6 +274,16 @@ def _dataclass_from_plain(data: Any, cls: Any, lenient: bool) -> Any:
     for k, v in late.items():
         object.__setattr__(obj, k, v)
     return obj
+
+
+def _typeddict_from_plain(data: Any, cls: Any, lenient: bool) -> Dict[str, Any]:
+    if not isinstance(data, dict):
+        raise _fail(data, cls)
+    hints, required = typeddict_keys(cls)
+    missing = sorted(required - set(data))
+    if missing:
+        raise TypeTransformerFailedError(f"{cls.__name__}: missing required key(s) {', '.join(map(repr, missing))}")
+    return {k: from_plain(v, hints.get(k, Any), lenient) for k, v in data.items()}
 
 
 def encode_msgpack(value: Any, tp: Any = Any) -> bytes:
@@ -279,7 +327,7 @@ def json_schema(tp: Any, _seen: tuple = ()) -> Dict[str, Any]:
     if origin is typing.Union or origin is types.UnionType:
         return {"anyOf": [json_schema(a, _seen) for a in args]}
     if origin is typing.Literal:
-        return {"enum": list(args)}
+        return {"enum": [to_plain(a) for a in args]}
     if origin in (list, set, frozenset) or tp in (list, set, frozenset):
         return {"type": "array", "items": json_schema(args[0], _seen) if args else {}}
     if origin is tuple or tp is tuple:
@@ -310,6 +358,15 @@ def json_schema(tp: Any, _seen: tuple = ()) -> Dict[str, Any]:
             return {"title": cls.__name__, "type": "object"}
     if cls in _seen:  # recursive structures: stop at the second visit
         return {"title": cls.__name__, "type": "object"}
+    if _is_typeddict(cls):
+        hints, required_keys = typeddict_keys(cls)
+        return {
+            "title": cls.__name__,
+            "type": "object",
+            "properties": {k: json_schema(t, _seen + (cls,)) for k, t in hints.items()},
+            "required": [k for k in hints if k in required_keys],
+            "additionalProperties": False,
+        }
     if dataclasses.is_dataclass(cls) or _is_namedtuple(cls):
         hints = type_hints(cls)
         props: Dict[str, Any] = {}

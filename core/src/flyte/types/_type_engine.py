@@ -18,7 +18,7 @@ import typing
 from typing import Callable, TYPE_CHECKING, Any, Dict, Generic, List, Optional, Type, TypeVar
 
 from flyte import _transformer_loader
-from flyte.types._hints import _is_namedtuple, _is_pydantic_model, _is_union, _strip_annotated
+from flyte.types._hints import _is_namedtuple, _is_pydantic_model, _is_typeddict, _is_union, _strip_annotated
 from flyte.types._transformer import TypeTransformer, TypeTransformerFailedError
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class TypeEngine(Generic[T]):
     _PYDANTIC_TRANSFORMER: Optional[TypeTransformer] = None
     _TUPLE_TRANSFORMER: Optional[TypeTransformer] = None
     _NAMEDTUPLE_TRANSFORMER: Optional[TypeTransformer] = None
+    _TYPEDDICT_TRANSFORMER: Optional[TypeTransformer] = None
     _PICKLE_TRANSFORMER: Optional[TypeTransformer] = None
     lazy_import_lock = threading.RLock()
     _builtins_loaded = False
@@ -223,6 +224,8 @@ class TypeEngine(Generic[T]):
                 return cls._ENUM_TRANSFORMER
             if _is_namedtuple(t):
                 return cls._NAMEDTUPLE_TRANSFORMER
+            if _is_typeddict(t):  # a dict subclass, but checked and carried like a dataclass
+                return cls._TYPEDDICT_TRANSFORMER
             if dataclasses.is_dataclass(t):
                 return cls._DATACLASS_TRANSFORMER
             if _is_pydantic_model(t):

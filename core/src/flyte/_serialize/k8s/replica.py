@@ -29,6 +29,7 @@ from flyte._serialize.k8s.pod import (
     merge_pod_template,
 )
 from flyte._serialize.k8s_settings import K8sSettings, check_label_value
+from flyte._task_normalize import check_service_account
 from flyte.errors import TypeValidationError
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class TaskParts:
     secrets: Optional["SecretRequest"] = None
     pod_template: Optional["PodTemplate"] = None
     interruptible: bool = False
+    service_account: Optional[str] = None
 
     @classmethod
     def of(cls, task: Any) -> "TaskParts":
@@ -75,6 +77,7 @@ class TaskParts:
             secrets=getattr(task, "secrets", None),
             pod_template=template if isinstance(template, PodTemplate) else None,
             interruptible=bool(getattr(task, "interruptible", False)),
+            service_account=getattr(task, "service_account", None),
         )
 
 
@@ -88,6 +91,7 @@ def finish_pod_spec(
     device: Optional["Device"] = None,
     interruptible: bool = False,
     owner: Optional[str] = None,
+    service_account: Optional[str] = None,
 ) -> Dict[str, Any]:
     """The last steps of every pod the mapping emits, on the container ``container_name``:
 
@@ -97,7 +101,9 @@ def finish_pod_spec(
       (:func:`apply_secrets`);
     * the ``device``'s node affinity and tolerations (:func:`device_scheduling`);
     * for an ``interruptible`` task, the settings' interruptible node affinity, tolerations and
-      node selector.
+      node selector;
+    * the ``service_account`` (``serviceAccountName``) the pod runs as, when given; it replaces
+      a pod template's.
 
     Returns a new pod spec; ``pod_spec`` is not changed.
     """
@@ -117,6 +123,8 @@ def finish_pod_spec(
         if settings.interruptible_node_selector:
             spec["nodeSelector"] = {**(spec.get("nodeSelector") or {}), **settings.interruptible_node_selector}
     spec = add_node_affinity(spec, requirements)
+    if service_account:
+        spec["serviceAccountName"] = check_service_account(service_account, owner or container_name)
     return add_tolerations(spec, tolerations)
 
 
@@ -243,7 +251,7 @@ def replica_pod_template(
         primary.pop("args", None)
     spec = finish_pod_spec(
         spec, container_name, settings=settings, shm=shm, secrets=task_parts.secrets, device=device,
-        interruptible=task_parts.interruptible, owner=owner,
+        interruptible=task_parts.interruptible, owner=owner, service_account=task_parts.service_account,
     )
     template: Dict[str, Any] = {"spec": spec}
     metadata: Dict[str, Any] = {}

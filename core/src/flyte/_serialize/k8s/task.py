@@ -81,6 +81,7 @@ def task_pod_spec(
         shm=resources.get_shared_memory() if resources is not None else None,
         secrets=getattr(task, "secrets", None), device=device,
         interruptible=bool(getattr(task, "interruptible", False)), owner=owner,
+        service_account=getattr(task, "service_account", None),
     )
     spec["restartPolicy"] = "Never"
     check_no_nulls(spec, owner=owner)

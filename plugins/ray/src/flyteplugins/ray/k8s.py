@@ -163,6 +163,7 @@ def ray_job(
     namespace: Optional[str] = None,
     labels: Optional[Mapping[str, str]] = None,
     annotations: Optional[Mapping[str, str]] = None,
+    service_account: Optional[str] = None,
 ) -> Dict[str, Any]:
     """The KubeRay ``RayJob`` that runs ``command`` on a Ray cluster shaped by ``config``.
 
@@ -181,6 +182,8 @@ def ray_job(
         namespace: ``metadata.namespace``, when given.
         labels: Labels of the ``RayJob``.
         annotations: Annotations of the ``RayJob``.
+        service_account: The Kubernetes service account of the head and worker pods
+            (``serviceAccountName``; the environment's ``service_account``).
 
     Returns:
         The ``RayJob`` as a plain dict, with no ``None`` values.
@@ -191,7 +194,7 @@ def ray_job(
     owner = f"RayJob {name!r}"
     parts = TaskParts(
         resources=resources, env_vars=env_vars, secrets=secrets, pod_template=pod_template,
-        interruptible=bool(interruptible),
+        interruptible=bool(interruptible), service_account=service_account,
     )
     head = config.head_node_config or HeadNodeConfig()
     head_group: Dict[str, Any] = {
@@ -318,4 +321,5 @@ def ray_job_for_task(task: Any, sctx: Optional["SerializationContext"] = None, s
         namespace=metadata.get("namespace"),
         labels=metadata["labels"],
         annotations=metadata.get("annotations"),
+        service_account=parts.service_account,
     )
