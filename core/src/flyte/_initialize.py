@@ -260,6 +260,7 @@ def _make_syncified() -> tuple:
             root_dir=root_dir,
             log_level=log_level,
             endpoint=endpoint,
+            storage=storage,
             images=images,
             load_plugin_type_transformers=load_plugin_type_transformers,
             local_persistence=local_persistence or None,
@@ -279,7 +280,9 @@ def _make_syncified() -> tuple:
         sync_local_sys_paths: bool = True,
     ) -> None:
         """Initialize flyte from a config file (or ``Config`` object)."""
-        _init_from_config_impl(path_or_config, root_dir=root_dir, log_level=log_level, project=project, domain=domain)
+        _init_from_config_impl(
+            path_or_config, root_dir=root_dir, log_level=log_level, project=project, domain=domain, storage=storage
+        )
 
     return SyncAndAio(init), SyncAndAio(init_from_config)
 
