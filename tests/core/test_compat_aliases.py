@@ -8,7 +8,7 @@ and that a transformer written the published way is checked and converted as it 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -229,3 +229,63 @@ def test_published_style_transformer_refusal_names_the_task_and_input(celsius_re
         flyte.run(warm, t="hot")
     with pytest.raises(Exception, match=r"below absolute zero"):
         flyte.run(warm, t=Celsius(-300.0))
+
+
+# -- The published CLI names a plugin's command builds on (flyte hydra run) ---------------------
+
+
+def test_typed_interface_of_a_native_interface() -> None:
+    from flyte._internal.runtime.types_serde import transform_native_to_typed_interface
+
+    env = flyte.TaskEnvironment(name="compat_iface")
+
+    @env.task
+    def t(a: int, b: str = "x") -> float:
+        return 1.0
+
+    ti = transform_native_to_typed_interface(t.native_interface)
+    assert [v.key for v in ti.inputs.variables] == ["a", "b"]
+    assert [v.key for v in ti.outputs.variables] == ["o0"]
+    assert transform_native_to_typed_interface(None) is None
+
+
+def test_run_arguments_options_round_trip() -> None:
+    import click
+
+    from flyte.cli._run import RunArguments
+
+    opts = RunArguments.options()
+    names = [o.name for o in opts]
+    assert {"project", "domain", "local", "name", "raw_data_path", "follow", "service_account", "copy_style", "debug"} <= set(names)
+    cmd = click.Command("x", params=opts, callback=lambda **kw: kw)
+    parsed = cmd.main(args=["--local", "--name", "r1", "--image", "a=b", "--copy-style", "all"], standalone_mode=False)
+    args = RunArguments.from_dict({**parsed, "unknown": 1})
+    assert (args.local, args.name, args.image, args.copy_style, args.follow) == (True, "r1", ("a=b",), "all", False)
+    with pytest.raises(click.BadParameter):
+        cmd.main(args=["--copy-style", "some"], standalone_mode=False)
+
+
+def test_initialize_config_initializes_flyte() -> None:
+    from flyte._initialize import is_initialized
+    from flyte.cli._common import initialize_config
+
+    cfg = initialize_config(None, "proj", "dev", root_dir=None)
+    assert is_initialized() and flyte.current_project() == "proj"
+    assert cfg.replace(run_args=None).log_format == "console"
+
+
+def test_to_click_option_requires_inputs_without_default() -> None:
+    import click
+
+    from flyte.cli._params import to_click_option
+
+    cmd = click.Command(
+        "x",
+        params=[to_click_option("n", None, int), to_click_option("s", None, str, "d"), to_click_option("o", None, Optional[int])],
+        callback=lambda **kw: kw,
+    )
+    assert cmd.main(args=["--n", "3"], standalone_mode=False) == {"n": 3, "s": "d", "o": None}
+    with pytest.raises(click.MissingParameter, match="n"):
+        cmd.main(args=[], standalone_mode=False)
+    with pytest.raises(click.BadParameter):
+        cmd.main(args=["--n", "three"], standalone_mode=False)

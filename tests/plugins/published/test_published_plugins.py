@@ -117,3 +117,40 @@ def test_hydra_composes_configs_for_a_run_and_a_sweep_on_the_local_engine(report
     result = _program(report, "hydra")
     assert result["run"] == 3.0  # lr 0.5 (override) * epochs 2 * scale 3
     assert result["sweep"] == [0.1, 0.2, 1.0, 2.0]  # lr {0.1, 0.2} x epochs {1, 10}
+
+
+def _flyte_hydra(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (tmp_path / "conf").mkdir(exist_ok=True)
+    sys.path.insert(0, str(PROGRAMS))
+    try:
+        import hydra_program
+    finally:
+        sys.path.remove(str(PROGRAMS))
+    (tmp_path / "conf" / "training.yaml").write_text(hydra_program.CONFIG)
+    # Only the plugins this command needs load (FLYTE_PLUGINS): not pandas, pandera and polars.
+    env = subprocess_env(home, PYTHONPATH=str(PUBLISHED), FLYTE_PLUGINS="omegaconf,hydra")
+    cmd = [str(Path(sys.executable).parent / "flyte"), "hydra", "run", "--local", "--config-path", "conf", "--config-name", "training"]
+    return subprocess.run(
+        [*cmd, *args], cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@NEEDS_REPORT
+def test_flyte_hydra_run_command_runs_and_sweeps_on_the_local_engine(tmp_path: Path) -> None:
+    program = str(PROGRAMS / "hydra_program.py")
+    out = tmp_path / "values.txt"
+    one = _flyte_hydra(tmp_path, program, "train_to_file", "--cfg", "optimizer.lr=0.5", "--scale", "3", "--out", str(out))
+    assert one.returncode == 0, one.stderr[-2000:]
+    sweep = _flyte_hydra(tmp_path, "--multirun", program, "train_to_file", "--cfg", "optimizer.lr=0.1,0.2", "--out", str(out))
+    assert sweep.returncode == 0, sweep.stderr[-2000:]
+    assert out.read_text().split() == ["3.0", "0.2", "0.4"]
+
+
+@NEEDS_REPORT
+def test_flyte_hydra_run_names_a_missing_task_input(tmp_path: Path) -> None:
+    proc = _flyte_hydra(tmp_path, str(PROGRAMS / "hydra_program.py"), "train_to_file")
+    assert proc.returncode == 2
+    assert "Missing option '--out'" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -19,3 +19,12 @@ training:
 @env.task
 async def train(cfg: DictConfig, scale: int = 1) -> float:
     return float(cfg.optimizer.lr * cfg.training.epochs * scale)
+
+
+@env.task
+async def train_to_file(cfg: DictConfig, out: str, scale: int = 1) -> float:
+    """The `flyte hydra run` program: each run appends its value to ``out``."""
+    value = float(cfg.optimizer.lr * cfg.training.epochs * scale)
+    with open(out, "a") as fh:
+        fh.write(f"{value}\n")
+    return value
