@@ -258,3 +258,4 @@ def task_options(task: Any) -> List[click.Parameter]:
 def type_label(tp: Any) -> str:
     """A short name of a type for help texts (``int``, ``List[str]``)."""
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
