@@ -24,7 +24,8 @@ import pytest
 
 from tests.conftest import REPO, subprocess_env
 
-PUBLISHED = REPO / ".venv" / "published-plugins"
+# Where ./scripts/setup installs them (tox's environment says where it put them).
+PUBLISHED = Path(os.environ.get("FLYTE_PUBLISHED_PLUGINS") or REPO / ".venv" / "published-plugins")
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 MARKER = "=== published plugin report ==="
 
@@ -37,7 +38,7 @@ NEEDS_REPORT = pytest.mark.skipif(not HAS_REPORT, reason="flyte.report is not pa
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     if not (PUBLISHED / "flyteplugins" / "polars").is_dir():
-        pytest.fail(f"{PUBLISHED} holds no published plugins: run ./scripts/setup (it installs them)")
+        pytest.fail(f"{PUBLISHED} holds no published plugins: run ./scripts/setup (it installs them there)")
     work = tmp_path_factory.mktemp("published")
     home = work / "home"
     home.mkdir()
