@@ -31,6 +31,7 @@ __all__ = [
     "current_domain",
     "current_project",
     "get_config",
+    "get_storage",
     "init",
     "init_from_config",
     "is_initialized",
@@ -39,6 +40,7 @@ __all__ = [
 
 _lock = threading.Lock()
 _initialized = False
+_storage: Any = None
 
 
 def _apply(cfg: Config) -> None:
@@ -58,12 +60,43 @@ def is_initialized() -> bool:
     return _initialized
 
 
+def _set_storage(storage: Any) -> None:
+    """Keep the ``storage=`` given to ``flyte.init`` (read back by :func:`get_storage`)."""
+    global _storage
+    if storage is not None:
+        from flyte.storage import Storage
+
+        if not isinstance(storage, Storage):
+            from flyte.errors import ValidationError
+
+            raise ValidationError("storage", storage, "a flyte.storage.S3, GCS or ABFS record, or None")
+    _storage = storage
+
+
+def get_storage() -> Any:
+    """The ``storage=`` record given to the latest ``flyte.init``, or None when none was given.
+
+    Compatibility name of the published SDK, read by plugins written for it
+    (``flyteplugins-polars``). This SDK's own storage layer takes credentials from each
+    backend's environment; the record is kept for the code that asks. Raises
+    :class:`~flyte.errors.InitializationError` before ``flyte.init``, as published.
+    """
+    if not _initialized:
+        raise InitializationError(
+            "StorageNotInitializedError",
+            "user",
+            "flyte.init() has not been called: call it (optionally with storage=flyte.storage.S3(...)) first",
+        )
+    return _storage
+
+
 def reset() -> None:
     """Forget the configuration (tests)."""
-    global _initialized
+    global _initialized, _storage
     with _lock:
         reset_config()
         _initialized = False
+        _storage = None
 
 
 def current_project() -> str:
@@ -112,6 +145,7 @@ def _init_impl(
     local_persistence: Optional[bool] = None,
     **ignored: Any,
 ) -> None:
+    _set_storage(storage)
     if endpoint:
         raise InitializationError(
             "RemoteNotSupported",
@@ -150,6 +184,7 @@ def _init_from_config_impl(
     sync_local_sys_paths: bool = True,
     **ignored: Any,
 ) -> None:
+    _set_storage(storage)
     if isinstance(path_or_config, Config):
         cfg = path_or_config
         overrides = {k: v for k, v in dict(root_dir=root_dir, log_level=log_level, project=project, domain=domain).items() if v is not None}
@@ -225,6 +260,7 @@ def _make_syncified() -> tuple:
             root_dir=root_dir,
             log_level=log_level,
             endpoint=endpoint,
+            storage=storage,
             images=images,
             load_plugin_type_transformers=load_plugin_type_transformers,
             local_persistence=local_persistence or None,
@@ -244,7 +280,9 @@ def _make_syncified() -> tuple:
         sync_local_sys_paths: bool = True,
     ) -> None:
         """Initialize flyte from a config file (or ``Config`` object)."""
-        _init_from_config_impl(path_or_config, root_dir=root_dir, log_level=log_level, project=project, domain=domain)
+        _init_from_config_impl(
+            path_or_config, root_dir=root_dir, log_level=log_level, project=project, domain=domain, storage=storage
+        )
 
     return SyncAndAio(init), SyncAndAio(init_from_config)
 

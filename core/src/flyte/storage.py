@@ -8,7 +8,9 @@ thread so that the event loop keeps serving other tasks.
 
 from __future__ import annotations
 
+import datetime
 import os
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncGenerator, AsyncIterable, Dict, Optional, Union
 
 from flyte._uri import LOCAL_PROTOCOLS, is_remote, join, protocol, to_local_path
@@ -17,6 +19,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "ABFS",
+    "GCS",
+    "S3",
+    "Storage",
     "exists",
     "exists_sync",
     "get",
@@ -343,3 +349,106 @@ async def put_stream(
     finally:
         await fh.close()
     return target
+
+
+# -- Object-store settings, under the published SDK's names ------------------------------------
+#
+# This SDK leaves object-store credentials to each fsspec backend's own environment variables
+# and files (see get_configured_fsspec_kwargs). Plugins written for the published SDK still read
+# them as ``flyte.storage.S3`` / ``GCS`` / ``ABFS`` objects (``flyteplugins-polars`` turns them
+# into polars' storage options), and programs pass one to ``flyte.init(storage=...)``: these
+# frozen records carry the same fields, and ``auto()`` fills them from the environment. Secret
+# fields are left out of ``repr`` so that logging a record never prints a credential.
+
+
+def _env(*names: str) -> Optional[str]:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Object-store settings common to every provider (compatibility record; see above)."""
+
+    retries: int = 3
+    backoff: datetime.timedelta = datetime.timedelta(seconds=5)
+    enable_debug: bool = False
+    attach_execution_metadata: bool = True
+
+    @classmethod
+    def _common_from_env(cls) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        retries = _env("FLYTE_STORAGE_RETRIES")
+        if retries is not None and retries.strip().isdigit():
+            out["retries"] = int(retries)
+        backoff = _env("FLYTE_STORAGE_BACKOFF_SECONDS")
+        if backoff is not None and backoff.strip().isdigit():
+            out["backoff"] = datetime.timedelta(seconds=int(backoff))
+        debug = _env("FLYTE_STORAGE_DEBUG")
+        if debug is not None:
+            out["enable_debug"] = debug.strip().lower() in ("1", "true", "yes", "on")
+        return out
+
+    @classmethod
+    def auto(cls) -> "Storage":
+        """The settings found in the environment."""
+        return cls(**cls._common_from_env())
+
+
+@dataclass(frozen=True)
+class S3(Storage):
+    """S3 (and S3-compatible) settings; ``auto()`` reads ``FLYTE_AWS_*``, then the standard ``AWS_*`` variables."""
+
+    endpoint: Optional[str] = None
+    access_key_id: Optional[str] = None
+    secret_access_key: Optional[str] = field(default=None, repr=False)
+    region: Optional[str] = None
+    addressing_style: Optional[str] = None
+
+    @classmethod
+    def auto(cls, region: Optional[str] = None) -> "S3":  # type: ignore[override]
+        """The settings found in the environment (``region`` overrides the environment's)."""
+        return cls(
+            **cls._common_from_env(),
+            endpoint=_env("FLYTE_AWS_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+            access_key_id=_env("FLYTE_AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+            secret_access_key=_env("FLYTE_AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+            region=region or _env("AWS_REGION", "AWS_DEFAULT_REGION"),
+            addressing_style=_env("FLYTE_AWS_S3_ADDRESSING_STYLE"),
+        )
+
+
+@dataclass(frozen=True)
+class GCS(Storage):
+    """Google Cloud Storage settings (credentials come from the application default credentials)."""
+
+    @classmethod
+    def auto(cls) -> "GCS":
+        """The settings found in the environment."""
+        return cls(**cls._common_from_env())
+
+
+@dataclass(frozen=True)
+class ABFS(Storage):
+    """Azure Blob Storage settings; ``auto()`` reads the standard ``AZURE_*`` variables."""
+
+    account_name: Optional[str] = None
+    account_key: Optional[str] = field(default=None, repr=False)
+    tenant_id: Optional[str] = None
+    client_id: Optional[str] = None
+    client_secret: Optional[str] = field(default=None, repr=False)
+
+    @classmethod
+    def auto(cls) -> "ABFS":
+        """The settings found in the environment."""
+        return cls(
+            **cls._common_from_env(),
+            account_name=_env("AZURE_STORAGE_ACCOUNT_NAME"),
+            account_key=_env("AZURE_STORAGE_ACCOUNT_KEY"),
+            tenant_id=_env("AZURE_TENANT_ID"),
+            client_id=_env("AZURE_CLIENT_ID"),
+            client_secret=_env("AZURE_CLIENT_SECRET"),
+        )

@@ -172,3 +172,7 @@ def format_duration(seconds: Optional[float]) -> Optional[str]:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+# The published CLI's initializer, called by plugins' commands.
+from flyte.cli._published import initialize_config  # noqa: E402,F401

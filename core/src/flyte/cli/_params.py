@@ -234,6 +234,23 @@ def param_type(tp: Any) -> tuple[Any, bool]:
     return _JsonType(tp), False
 
 
+def to_click_option(name: str, variable: Any, python_type: Any, default: Any = None) -> click.Option:
+    """The published CLI's option builder for one task input (``--name``), used by plugins' commands.
+
+    ``variable`` is the input's flyteidl2 ``Variable`` (its description becomes the help text);
+    an input is required when it has no default and is not optional.
+    """
+    ptype, is_flag = param_type(python_type)
+    _, optional = _unwrap_optional(python_type)
+    description = getattr(variable, "description", "") or type_label(python_type)
+    if is_flag:
+        return click.Option([f"--{name}/--no-{name}"], default=bool(default) if default is not None else False, help=description)
+    if default is None:
+        # No default passed at all: click (8.3+) takes an explicit default=None as a given value.
+        return click.Option([f"--{name}"], type=ptype, required=not optional, help=description)
+    return click.Option([f"--{name}"], type=ptype, default=default, help=description, show_default=True)
+
+
 class _LiteralChoice(click.Choice):
     """A choice among a ``Literal``'s values, given back as the value itself (not its text)."""
 

@@ -265,3 +265,7 @@ def _run(
     rc = cmd.main(args=extra, prog_name=f"flyte run {shlex.join([file, task_name])}", standalone_mode=False)
     if isinstance(rc, int) and not isinstance(rc, bool) and rc:
         ctx.exit(rc)
+
+
+# The published CLI's record of the `flyte run` options, read by plugins' commands.
+from flyte.cli._published import RunArguments  # noqa: E402,F401

@@ -67,7 +67,12 @@ def _needs(tp: Any, seen: Set[int]) -> bool:
 
         return any(_needs(t, seen) for t in type_hints(cls).values())
     tr = TypeEngine.get_transformer(tp)
-    return bool(getattr(tr, "local_roundtrip", False))
+    if getattr(tr, "local_roundtrip", False):
+        return True
+    # A transformer written for the published SDK converts at every boundary, as it expects.
+    from flyte.types._transformer import written_for_published_sdk
+
+    return written_for_published_sdk(tr)
 
 
 def _has_registered_base(cls: type) -> bool:

@@ -242,8 +242,37 @@ def _transformer_checker(cls: type) -> Any:
             break
         tr = reg.get(base)
         if tr is not None:
-            return tr.value_checker(cls)
+            checker = tr.value_checker(cls)
+            if checker is None and _checks_by_assert_type(tr):
+                checker = _assert_type_checker(tr, cls)
+            return checker
     return None
+
+
+def _checks_by_assert_type(tr: Any) -> bool:
+    """Whether a plugin's transformer says what it accepts only through ``assert_type``.
+
+    Transformers written for the published SDK (``flyteplugins-pandera``: a
+    ``pandera.typing.DataFrame[Schema]`` accepts a plain ``pandas.DataFrame``) define
+    ``assert_type`` and no ``value_checker``; their values are checked by it. The transformers of
+    ``flyte`` itself keep the structural checks of this module.
+    """
+    from flyte.types._transformer import TypeTransformer, written_for_published_sdk
+
+    return written_for_published_sdk(tr) and type(tr).assert_type is not TypeTransformer.assert_type
+
+
+def _assert_type_checker(tr: Any, cls: type) -> Checker:
+    from flyte.types._transformer import TypeTransformerFailedError
+
+    def check(v: Any) -> Any:
+        try:
+            tr.assert_type(cls, v)
+        except (TypeTransformerFailedError, TypeError, ValueError) as e:
+            raise TypeError(str(e) or f"expected {cls.__qualname__}, got {_got(v)}") from None
+        return v
+
+    return check
 
 
 def _union(tp: Any, args: tuple) -> Checker:

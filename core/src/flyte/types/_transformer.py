@@ -136,3 +136,31 @@ class TypeTransformer(Generic[T]):
 
     def __repr__(self) -> str:
         return f"{self._name} Transforms ({self._t}) to Flyte native"
+
+
+# Attributes of TypeTransformer that only this SDK defines: a transformer class that sets none
+# of them (and inherits no transformer of ``flyte``) was written for the published SDK.
+_SDK_ONLY_ATTRIBUTES = ("value_checker", "local_roundtrip", "schema_match")
+_published_style: "dict[type, bool]" = {}
+
+
+def written_for_published_sdk(tr: Any) -> bool:
+    """Whether transformer ``tr`` comes from a plugin written for the published SDK.
+
+    Such a transformer (``flyteplugins-pandera``, ``flyteplugins-omegaconf``) expects what the
+    published local engine does: every value crosses a task boundary through ``to_literal`` and
+    ``to_python_value`` (pandera validates there), and ``assert_type`` says which values are
+    accepted. The engine gives it both (docs/ARCHITECTURE.md, decision 36); transformers of this
+    SDK and of plugins built on it keep in-memory passing unless they set ``local_roundtrip``.
+    """
+    klass = type(tr)
+    known = _published_style.get(klass)
+    if known is not None:
+        return known
+    mro = klass.__mro__
+    own = mro[: mro.index(TypeTransformer)] if TypeTransformer in mro else ()
+    result = bool(own) and not any(
+        k.__module__.partition(".")[0] == "flyte" or any(a in vars(k) for a in _SDK_ONLY_ATTRIBUTES) for k in own
+    )
+    _published_style[klass] = result
+    return result

@@ -414,3 +414,12 @@ class TypeEngine(Generic[T]):
                 for name in t._fields
             ]
         )
+
+
+# Names of the msgpack annotation on structured literal types, under the published SDK's names:
+# plugins written for it (``flyteplugins-omegaconf``) build their literal types with these.
+# ``LiteralType.annotation`` carries ``{CACHE_KEY_METADATA: {SERIALIZATION_FORMAT: MESSAGEPACK}}``
+# for values stored as msgpack ``Binary`` literals (tag ``MESSAGEPACK``).
+MESSAGEPACK = "msgpack"
+CACHE_KEY_METADATA = "cache-key-metadata"
+SERIALIZATION_FORMAT = "serialization-format"

@@ -19,6 +19,10 @@ class NumpyArrayTransformer(TypeTransformer[np.ndarray]):
     error naming the dtype; convert them to a concrete dtype first.
     """
 
+    #: Arrays stay in memory between tasks on the local engine (said explicitly: a transformer
+    #: that sets none of this SDK's own attributes is treated as written for the published SDK).
+    local_roundtrip = False
+
     def __init__(self) -> None:
         super().__init__("numpy.ndarray", np.ndarray)
 

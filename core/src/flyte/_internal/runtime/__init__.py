@@ -1,0 +1,1 @@
+"""Compatibility package: ``flyte._internal.runtime`` of the published SDK (see :mod:`flyte._internal`)."""
