@@ -44,7 +44,7 @@ PUBLISHED_BASES: Dict[str, Tuple[str, ...]] = {
 OUR_BASES: Dict[str, Tuple[str, ...]] = {
     "ValidationError": ("ValueError",),
     "TypeValidationError": ("TypeError",),
-    "PluginNotFoundError": ("TypeError", "LookupError"),
+    "PluginNotFoundError": ("ValueError", "TypeError", "LookupError"),
     "ActionNotFoundError": ("LookupError",),
     "TaskTimeoutError": ("TimeoutError",),
     "SecretNotFoundError": ("KeyError",),

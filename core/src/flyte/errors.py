@@ -112,8 +112,13 @@ class DistributionConflictWarning(UserWarning):
     """
 
 
-class PluginNotFoundError(PluginError, TypeError, LookupError):
-    """No task plugin is registered for a ``plugin_config`` type."""
+class PluginNotFoundError(PluginError, ValueError, TypeError, LookupError):
+    """No task plugin is registered for a ``plugin_config`` type.
+
+    A ``ValueError``, as the published SDK raises for an unregistered ``plugin_config``, so its
+    ``except ValueError`` clauses keep working; still a ``TypeError`` and a ``LookupError`` for
+    code written against this SDK's earlier releases.
+    """
 
 
 # --------------------------------------------------------------------------------------------

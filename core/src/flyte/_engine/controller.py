@@ -150,6 +150,30 @@ async def _maybe_await(v: Any) -> Any:
     return v
 
 
+def _open_report(state: RunState, tctx: TaskContext) -> Any:
+    """A fresh report for one attempt of a ``report=True`` task, kept as
+    ``<raw data path>/reports/<action>.html`` (decision 32)."""
+    import os
+
+    from flyte._uri import is_remote, to_local_path
+    from flyte.report import Report
+
+    action = tctx.action.name
+    report = Report(name=f"{tctx.task_name} ({action})")
+    if not is_remote(state.raw_data_path):
+        journals = state.journals
+        path = os.path.join(to_local_path(state.raw_data_path), "reports", f"{action}.html")
+        report._attach(path, lambda p: journals.report_written(action, p))
+    return report
+
+
+def _close_report(report: Any, task: Any, tctx: TaskContext) -> None:
+    try:
+        report._close(f"task {task.name} (action {tctx.action.name})")
+    except OSError as e:  # a full disk must not turn a finished task into a failed one
+        logger.warning("could not write the report of task %s: %s", task.name, e)
+
+
 class LocalController:
     """Runs actions in this process: async bodies on the run's loop, sync bodies in threads."""
 
@@ -251,6 +275,17 @@ class LocalController:
     async def _attempt(self, task: Any, plan: _Plan, tctx: TaskContext, inputs: Dict[str, Any], attempt: int) -> Any:
         if attempt:
             tctx = tctx.replace(attempt_number=attempt)
+        report = None
+        if task.report:
+            report = _open_report(self.state, tctx)
+            tctx = tctx.replace(report=report)
+        try:
+            return await self._attempt_body(task, plan, tctx, inputs)
+        finally:
+            if report is not None:
+                _close_report(report, task, tctx)
+
+    async def _attempt_body(self, task: Any, plan: _Plan, tctx: TaskContext, inputs: Dict[str, Any]) -> Any:
         restore = _apply_environment(plan) if (plan.env or plan.secrets) else None
         token = current_task_context.set(tctx)
         try:

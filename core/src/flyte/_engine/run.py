@@ -112,6 +112,8 @@ class Run:
     error: Optional[BaseException] = None
     store_path: Optional[Path] = None
     duration: float = 0.0
+    reports: Dict[str, str] = field(default_factory=dict)
+    """Action name -> the HTML file of its report (tasks with ``report=True`` that wrote one)."""
 
     @property
     def url(self) -> str:
@@ -326,6 +328,7 @@ class _Runner:
                 _inputs=inputs_for_record,
                 store_path=store_path if store is not None else None,
                 duration=loop.time() - started,
+                reports=dict(state._journals.reports) if state._journals is not None else {},
             )
         finally:
             if sigterm_installed:
