@@ -49,6 +49,10 @@ OUR_BASES: Dict[str, Tuple[str, ...]] = {
     "TaskTimeoutError": ("TimeoutError",),
     "SecretNotFoundError": ("KeyError",),
     "RunNotFoundError": ("ValueError",),
+    "InputBindingError": ("TypeValidationError", "ValueError"),
+    "ArgumentKindError": ("ValidationError", "TypeError"),
+    "ReportClosedError": ("RuntimeUserError",),
+    "ContainerRuntimeError": ("RuntimeUserError",),
 }
 
 

@@ -24,6 +24,7 @@ from flyte._engine.state import Controller, RunState
 from flyte.errors import (
     BaseRuntimeError,
     FlyteError,
+    InputBindingError,
     TaskTimeoutError,
     TraceDoesNotAllowNestedTasksError,
     TypeValidationError,
@@ -96,17 +97,17 @@ def _named_tuple_result(task: Any) -> Any:
 def _bind(task: Any, plan: _Plan, args: tuple, kwargs: dict) -> Dict[str, Any]:
     names = plan.names
     if len(args) > len(names):
-        raise TypeValidationError(
+        raise InputBindingError(
             "arguments", args, f"at most {len(names)} positional arguments ({', '.join(names) or 'no inputs'})", owner=f"task {task.name}"
         )
     bound = dict(zip(names, args)) if args else {}
     for k, v in kwargs.items():
         if k not in plan.input_types:
-            raise TypeValidationError(
+            raise InputBindingError(
                 f"input {k!r}", v, f"one of the task's inputs: {', '.join(names) or '(none)'}", owner=f"task {task.name}"
             )
         if k in bound:
-            raise TypeValidationError(f"input {k!r}", v, "a value given once, not positionally and by name", owner=f"task {task.name}")
+            raise InputBindingError(f"input {k!r}", v, "a value given once, not positionally and by name", owner=f"task {task.name}")
         bound[k] = v
     if len(bound) != len(names):
         for k in names:
@@ -114,7 +115,7 @@ def _bind(task: Any, plan: _Plan, args: tuple, kwargs: dict) -> Dict[str, Any]:
                 if k in plan.defaults:
                     bound[k] = plan.defaults[k]
                 else:
-                    raise TypeValidationError(
+                    raise InputBindingError(
                         f"input {k!r}",
                         None,
                         f"a value of type {_tname(plan.input_types[k])} (the input is required and was not given)",
