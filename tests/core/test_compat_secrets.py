@@ -81,6 +81,7 @@ def test_strict_secrets_from_the_config_file(no_secrets, tmp_path, monkeypatch):
 
 def test_a_malformed_strict_secrets_value_is_a_clear_error(no_secrets, monkeypatch):
     monkeypatch.setenv("FLYTE_STRICT_SECRETS", "sometimes")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-present")  # even when every secret is there
     task = _env_task("sec-bad-flag", flyte.Secret(key="openai-key", as_env_var="OPENAI_API_KEY"))
     with pytest.raises(ValidationError) as ei:
         flyte.run(task)

@@ -23,15 +23,13 @@ def _apply_environment(plan: Any) -> Any:
         from flyte._redact import note_secret_values
         from flyte._secret import SecretNotFoundError, resolve_secret_locally
 
-        strict = None
+        strict = strict_secrets()  # read for every task with secrets: a malformed value always fails
         for secret in plan.secrets:
             if secret.as_env_var:
                 try:
                     values[secret.as_env_var] = resolve_secret_locally(secret)
                 except SecretNotFoundError as e:
                     # Laptop first (decision 31): a secret only the cluster has is a warning here.
-                    if strict is None:
-                        strict = strict_secrets()
                     if strict:
                         raise
                     _warn_missing_secret(secret, e)
