@@ -269,6 +269,13 @@ def _manifests(obj, depth=0):
             yield from _manifests(v, depth + 1)
 
 
+def test_a_container_task_takes_the_published_signature():
+    t = ContainerTask("positional", "alpine:3.20", ["echo", "{{.inputs.x}}"], inputs={"x": int}, retries=2)
+    assert (t.name, t.image, t.command, t.task_type, t.retries) == ("positional", "alpine:3.20", ["echo", "{{.inputs.x}}"], "raw-container", 2)
+    again = t.override(retries=1)
+    assert isinstance(again, ContainerTask) and again.retries == 1 and again.command == t.command
+
+
 def test_container_task_arguments_are_checked():
     with pytest.raises(ValidationError, match="command"):
         ContainerTask(name="c", image="alpine", command=[])

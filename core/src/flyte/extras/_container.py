@@ -51,7 +51,7 @@ class ContainerRuntimeError(RuntimeUserError):
 MetadataFormat = Literal["JSON", "YAML", "PROTO"]
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, init=False)
 class ContainerTask(TaskTemplate):
     """Run ``command`` (+ ``arguments``) in ``image``, with typed inputs and outputs.
 
@@ -84,6 +84,36 @@ class ContainerTask(TaskTemplate):
     local_logs: bool = True
     file_input_layout: Literal["DIRECT", "NAMED_DIR"] = "DIRECT"
     task_type: str = "raw-container"
+
+    def __init__(
+        self,
+        name: str,
+        image: Any,
+        command: List[str],
+        inputs: Optional[Dict[str, Type]] = None,
+        arguments: Optional[List[str]] = None,
+        outputs: Optional[Dict[str, Type]] = None,
+        input_data_dir: Union[str, pathlib.Path] = "/var/inputs",
+        output_data_dir: Union[str, pathlib.Path] = "/var/outputs",
+        metadata_format: MetadataFormat = "JSON",
+        local_logs: bool = True,
+        file_input_layout: Literal["DIRECT", "NAMED_DIR"] = "DIRECT",
+        **kwargs: Any,
+    ):
+        # The published signature (name, image and command may be positional); the task settings
+        # of every task come as keywords. dataclasses.replace (override()) calls this too.
+        self.command = command
+        self.inputs = inputs
+        self.arguments = arguments
+        self.outputs = outputs
+        self.input_data_dir = input_data_dir
+        self.output_data_dir = output_data_dir
+        self.metadata_format = metadata_format
+        self.local_logs = local_logs
+        self.file_input_layout = file_input_layout
+        kwargs.setdefault("task_type", "raw-container")
+        kwargs.setdefault("interface", None)
+        TaskTemplate.__init__(self, name=name, image=image, **kwargs)
 
     def __post_init__(self) -> None:
         owner = f"ContainerTask {self.name}"
