@@ -223,7 +223,7 @@ class ContainerTask(TaskTemplate):
             in_dir.mkdir()
             out_dir.mkdir()
             await self._stage_inputs(in_dir, kwargs)
-            command = [_render(part, kwargs) for part in self.container_args(None)]  # type: ignore[arg-type]
+            command = [_render(part, kwargs) for part in self.command + (self.arguments or [])]
             await self._run(runtime, command, in_dir, out_dir)
             values = [await _read_output(self.name, out_dir / k, t) for k, t in (self.outputs or {}).items()]
         finally:
