@@ -294,3 +294,7 @@ def test_container_task_arguments_are_checked():
 def test_the_published_extras_not_available_yet_say_so(name):
     with pytest.raises(ImportError, match=f"flyte.extras.{name} .* is not available in this SDK yet"):
         importlib.import_module(f"flyte.extras.{name}")
+    import flyte.extras
+
+    with pytest.raises(ImportError, match="not available in this SDK yet"):
+        getattr(flyte.extras, name)

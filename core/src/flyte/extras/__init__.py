@@ -33,7 +33,12 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
+_NOT_YET = ("webhooks", "shell", "model_streamer")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _NOT_YET:  # as an attribute too: the ImportError that says why
+        return importlib.import_module(f"flyte.extras.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'flyte.extras' has no attribute {name!r}")
