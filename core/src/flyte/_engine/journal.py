@@ -70,6 +70,9 @@ class Journals:
         self._lock = threading.Lock()
 
     def journal(self, action_name: str) -> DurableJournal:
+        j = self._journals.get(action_name)  # a dict read needs no lock; creating one does
+        if j is not None:
+            return j
         with self._lock:
             j = self._journals.get(action_name)
             if j is None:
