@@ -298,3 +298,11 @@ def test_the_published_extras_not_available_yet_say_so(name):
 
     with pytest.raises(ImportError, match="not available in this SDK yet"):
         getattr(flyte.extras, name)
+
+
+def test_the_published_serialize_helpers_point_to_deploy():
+    import flyte.extras
+
+    with pytest.raises(AttributeError, match="dry-run"):
+        flyte.extras.serialize  # noqa: B018
+

@@ -39,6 +39,11 @@ _NOT_YET = ("webhooks", "shell", "model_streamer")
 def __getattr__(name: str) -> Any:
     if name in _NOT_YET:  # as an attribute too: the ImportError that says why
         return importlib.import_module(f"flyte.extras.{name}")
+    if name in ("serialize", "serialize_env"):
+        raise AttributeError(
+            f"flyte.extras.{name} of the published SDK is not available in this SDK yet; "
+            "`flyte deploy --dry-run` (flyte.deploy(env, dry_run=True)) writes the serialized tasks"
+        )
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'flyte.extras' has no attribute {name!r}")
