@@ -465,6 +465,7 @@ def test_secrets_resolved_from_env_and_never_stored(isolated_flyte_home, monkeyp
 
     monkeypatch.delenv("FLYTE_SECRET_DB_PASSWORD")
     monkeypatch.delenv("DB_PW", raising=False)
+    monkeypatch.setenv("FLYTE_STRICT_SECRETS", "1")  # else a missing secret is a warning
     with pytest.raises(Exception) as ei:
         flyte.run(use)
     assert "db-password" in str(ei.value)

@@ -108,7 +108,14 @@ def version() -> str:
     return __version__
 
 
+# Subpackages reachable as attributes after a bare ``import flyte`` (``flyte.report.log``), as
+# with the published SDK, whose engine imports them: imported on first access only.
+_LAZY_SUBMODULES = ("report", "durable", "extras")
+
+
 def __getattr__(name: str) -> Any:  # Any: the real types are in the TYPE_CHECKING block below
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"flyte.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'flyte' has no attribute {name!r}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flyte._task_normalize import check_service_account
-from flyte.errors import TypeValidationError, ValidationError
+from flyte.errors import ArgumentKindError, TypeValidationError, ValidationError
 
 __all__ = ["Environment", "TaskEnvironment"]
 
@@ -233,7 +233,7 @@ class TaskEnvironment(Environment):
             hint = ""
             if k in ("resources", "env_vars", "secrets", "image", "plugin_config", "reusable", "depends_on", "description"):
                 hint = f"; {k} is set on the TaskEnvironment (or via task.override() where allowed)"
-            raise ValidationError(
+            raise ArgumentKindError(
                 k,
                 unknown[k],
                 "a parameter of @env.task: short_name, cache, retries, timeout, docs, pod_template, report, "

@@ -155,27 +155,36 @@ def _strip_newline(text: str) -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
+def _non_empty(what: str, value: str, where: str) -> str:
+    # An empty value is almost always a mistake (an unset shell variable exported, an empty file):
+    # failing here names it, where a task would fail later on a confusing authentication error.
+    if value == "":
+        raise ValidationError(f"secret {what!r}", value, f"a non-empty value (it is empty in {where})")
+    return value
+
+
 def resolve_secret_locally(secret: Union[Secret, str]) -> str:
     """Read a secret's value on this machine.
 
     Looks, in order, at the environment variables ``as_env_var``, ``FLYTE_SECRET_<GROUP>_<KEY>``,
     ``FLYTE_SECRET_<KEY>`` and ``<KEY>`` (upper-cased, non-alphanumerics as ``_``), then at the files
     ``<group>/<key>`` and ``<key>`` under ``$FLYTE_SECRETS_DIR`` (default ``~/.flyte/secrets``); one
-    trailing newline of a file is dropped. Raises :class:`SecretNotFoundError` listing every place.
+    trailing newline of a file is dropped. Raises :class:`SecretNotFoundError` listing every place,
+    and :class:`~flyte.errors.ValidationError` for a secret that is present but empty.
     """
     if isinstance(secret, str):
         secret = Secret(key=secret)
     if not isinstance(secret, Secret):
         raise TypeValidationError("secret", secret, "a flyte.Secret or a secret key")
     env_names = _env_candidates(secret)
+    what = f"{secret.group}/{secret.key}" if secret.group else secret.key
     for name in env_names:
         value = os.environ.get(name)
         if value is not None:
-            return value
+            return _non_empty(what, value, f"${name}")
     files = _file_candidates(secret)
     for path in files:
         if path.is_file():
-            return _strip_newline(path.read_text(encoding="utf-8"))
-    what = f"{secret.group}/{secret.key}" if secret.group else secret.key
+            return _non_empty(what, _strip_newline(path.read_text(encoding="utf-8")), f"file {path}")
     looked = [f"env ${n}" for n in env_names] + [f"file {p}" for p in files]
     raise SecretNotFoundError(f"secret {what!r} not found; looked at: {', '.join(looked)}")

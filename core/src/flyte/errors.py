@@ -94,6 +94,16 @@ class TypeValidationError(FlyteError, TypeError):
         )
 
 
+class InputBindingError(TypeValidationError, ValueError):
+    """A task was called with an input missing, unknown or given twice. A ``TypeError``, as
+    Python's own for a bad call, and a ``ValueError``, as the published SDK raises."""
+
+
+class ArgumentKindError(ValidationError, TypeError):
+    """An argument is not of the kind allowed (not a task, not a parameter of the decorator). A
+    ``ValueError`` like every validation error, and a ``TypeError``, as the published SDK raises."""
+
+
 def _type_name(tp: Any) -> str:
     if isinstance(tp, type):
         return tp.__qualname__ if tp.__module__ == "builtins" else f"{tp.__module__}.{tp.__qualname__}"
@@ -112,8 +122,13 @@ class DistributionConflictWarning(UserWarning):
     """
 
 
-class PluginNotFoundError(PluginError, TypeError, LookupError):
-    """No task plugin is registered for a ``plugin_config`` type."""
+class PluginNotFoundError(PluginError, ValueError, TypeError, LookupError):
+    """No task plugin is registered for a ``plugin_config`` type.
+
+    A ``ValueError``, as the published SDK raises for an unregistered ``plugin_config``, so its
+    ``except ValueError`` clauses keep working; still a ``TypeError`` and a ``LookupError`` for
+    code written against this SDK's earlier releases.
+    """
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,3 +306,4 @@ class ClusterUnreachableError(RuntimeUserError):
 
 
 __all__ += ["ClusterUnreachableError"]
+__all__ += ["ArgumentKindError", "InputBindingError"]

@@ -24,6 +24,7 @@ from flyte._engine.state import Controller, RunState
 from flyte.errors import (
     BaseRuntimeError,
     FlyteError,
+    InputBindingError,
     TaskTimeoutError,
     TraceDoesNotAllowNestedTasksError,
     TypeValidationError,
@@ -96,17 +97,17 @@ def _named_tuple_result(task: Any) -> Any:
 def _bind(task: Any, plan: _Plan, args: tuple, kwargs: dict) -> Dict[str, Any]:
     names = plan.names
     if len(args) > len(names):
-        raise TypeValidationError(
+        raise InputBindingError(
             "arguments", args, f"at most {len(names)} positional arguments ({', '.join(names) or 'no inputs'})", owner=f"task {task.name}"
         )
     bound = dict(zip(names, args)) if args else {}
     for k, v in kwargs.items():
         if k not in plan.input_types:
-            raise TypeValidationError(
+            raise InputBindingError(
                 f"input {k!r}", v, f"one of the task's inputs: {', '.join(names) or '(none)'}", owner=f"task {task.name}"
             )
         if k in bound:
-            raise TypeValidationError(f"input {k!r}", v, "a value given once, not positionally and by name", owner=f"task {task.name}")
+            raise InputBindingError(f"input {k!r}", v, "a value given once, not positionally and by name", owner=f"task {task.name}")
         bound[k] = v
     if len(bound) != len(names):
         for k in names:
@@ -114,7 +115,7 @@ def _bind(task: Any, plan: _Plan, args: tuple, kwargs: dict) -> Dict[str, Any]:
                 if k in plan.defaults:
                     bound[k] = plan.defaults[k]
                 else:
-                    raise TypeValidationError(
+                    raise InputBindingError(
                         f"input {k!r}",
                         None,
                         f"a value of type {_tname(plan.input_types[k])} (the input is required and was not given)",
@@ -148,6 +149,30 @@ async def _maybe_await(v: Any) -> Any:
     if inspect.isawaitable(v):
         return await v
     return v
+
+
+def _open_report(state: RunState, tctx: TaskContext) -> Any:
+    """A fresh report for one attempt of a ``report=True`` task, kept as
+    ``<raw data path>/reports/<action>.html`` (decision 32)."""
+    import os
+
+    from flyte._uri import is_remote, to_local_path
+    from flyte.report import Report
+
+    action = tctx.action.name
+    report = Report(name=f"{tctx.task_name} ({action})")
+    if not is_remote(state.raw_data_path):
+        journals = state.journals
+        path = os.path.join(to_local_path(state.raw_data_path), "reports", f"{action}.html")
+        report._attach(path, lambda p: journals.report_written(action, p))
+    return report
+
+
+def _close_report(report: Any, task: Any, tctx: TaskContext) -> None:
+    try:
+        report._close(f"task {task.name} (action {tctx.action.name})")
+    except OSError as e:  # a full disk must not turn a finished task into a failed one
+        logger.warning("could not write the report of task %s: %s", task.name, e)
 
 
 class LocalController:
@@ -251,6 +276,17 @@ class LocalController:
     async def _attempt(self, task: Any, plan: _Plan, tctx: TaskContext, inputs: Dict[str, Any], attempt: int) -> Any:
         if attempt:
             tctx = tctx.replace(attempt_number=attempt)
+        report = None
+        if task.report:
+            report = _open_report(self.state, tctx)
+            tctx = tctx.replace(report=report)
+        try:
+            return await self._attempt_body(task, plan, tctx, inputs)
+        finally:
+            if report is not None:
+                _close_report(report, task, tctx)
+
+    async def _attempt_body(self, task: Any, plan: _Plan, tctx: TaskContext, inputs: Dict[str, Any]) -> Any:
         restore = _apply_environment(plan) if (plan.env or plan.secrets) else None
         token = current_task_context.set(tctx)
         try:

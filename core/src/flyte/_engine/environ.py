@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any, Dict, Optional, Tuple
@@ -20,13 +21,77 @@ def _apply_environment(plan: Any) -> Any:
     values = dict(plan.env)
     if plan.secrets:
         from flyte._redact import note_secret_values
-        from flyte._secret import resolve_secret_locally
+        from flyte._secret import SecretNotFoundError, resolve_secret_locally
 
+        strict = strict_secrets()  # read for every task with secrets: a malformed value always fails
         for secret in plan.secrets:
             if secret.as_env_var:
-                values[secret.as_env_var] = resolve_secret_locally(secret)
+                try:
+                    values[secret.as_env_var] = resolve_secret_locally(secret)
+                except SecretNotFoundError as e:
+                    # Laptop first (decision 31): a secret only the cluster has is a warning here.
+                    if strict:
+                        raise
+                    _warn_missing_secret(secret, e)
+                    continue
                 note_secret_values([values[secret.as_env_var]])  # masked in captured child output
     return set_environ(values)
+
+
+_STRICT_TRUE = {"1", "true", "yes", "on"}
+_STRICT_FALSE = {"0", "false", "no", "off", ""}
+
+
+def strict_secrets() -> bool:
+    """Whether a declared secret missing on this machine fails the task instead of warning.
+
+    ``FLYTE_STRICT_SECRETS`` (1/0, true/false, yes/no, on/off) wins over the config file's
+    ``secrets: {strict: ...}``; the default is False, as the published SDK runs such a task.
+    """
+    from flyte.errors import ValidationError
+
+    raw = os.environ.get("FLYTE_STRICT_SECRETS")
+    if raw is not None:
+        low = raw.strip().lower()
+        if low in _STRICT_TRUE:
+            return True
+        if low in _STRICT_FALSE:
+            return False
+        raise ValidationError("FLYTE_STRICT_SECRETS", raw, "one of 1/0, true/false, yes/no, on/off")
+    from flyte._config import get_config
+
+    cfg = get_config()
+    value = cfg.section("secrets").get("strict", False)
+    if not isinstance(value, bool):
+        raise ValidationError("secrets.strict", value, f"true or false (in the config file {cfg.source})")
+    return value
+
+
+_warned_lock = threading.Lock()
+_warned: Dict[Tuple[str, str], None] = {}  # (run name, secret) already warned about, insertion-ordered
+
+
+def _warn_missing_secret(secret: Any, error: Exception) -> None:
+    """One warning per missing secret and run: the secret, the variable and the places looked at."""
+    from flyte._context import current_task_context
+
+    tctx = current_task_context.get()
+    run_name = tctx.action.run_name if tctx is not None else ""
+    what = f"{secret.group}/{secret.key}" if secret.group else secret.key
+    with _warned_lock:
+        if (run_name, what) in _warned:
+            return
+        _warned[(run_name, what)] = None
+        if len(_warned) > 4096:  # a long-lived process runs many runs; keep the memory bounded
+            _warned.pop(next(iter(_warned)))
+    looked = str(error).split("looked at: ", 1)[-1]
+    logging.getLogger("flyte").warning(
+        "secret %r is not available on this machine; $%s is not set for the task (looked at: %s). "
+        "The task runs without it; set FLYTE_STRICT_SECRETS=1 to make this an error",
+        what,
+        secret.as_env_var,
+        looked,
+    )
 
 
 _env_lock = threading.Lock()

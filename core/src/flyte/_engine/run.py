@@ -19,7 +19,7 @@ from flyte._engine.controller import LocalController
 from flyte._engine.environ import set_environ
 from flyte._engine.errors import error_record
 from flyte._engine.state import RunState, _group_var
-from flyte.errors import InitializationError, RunAbortedError, ValidationError
+from flyte.errors import ArgumentKindError, InitializationError, RunAbortedError, ValidationError
 from flyte.models import generate_random_name
 
 logger = logging.getLogger("flyte")
@@ -112,6 +112,8 @@ class Run:
     error: Optional[BaseException] = None
     store_path: Optional[Path] = None
     duration: float = 0.0
+    reports: Dict[str, str] = field(default_factory=dict)
+    """Action name -> the HTML file of its report (tasks with ``report=True`` that wrote one)."""
 
     @property
     def url(self) -> str:
@@ -274,7 +276,7 @@ class _Runner:
         from flyte._task import TaskTemplate
 
         if not isinstance(task, TaskTemplate):
-            raise ValidationError("task", task, "a task made with @env.task (a flyte TaskTemplate)", owner="flyte.run")
+            raise ArgumentKindError("task", task, "a task made with @env.task (a flyte TaskTemplate)", owner="flyte.run")
         if current_run_state.get() is not None:
             raise InitializationError(
                 "NestedRun", "user", "flyte.run was called inside a running task; call the task directly instead"
@@ -372,6 +374,7 @@ class _Runner:
                 _inputs=inputs_for_record,
                 store_path=store_path if store is not None else None,
                 duration=loop.time() - started,
+                reports=dict(state._journals.reports) if state._journals is not None else {},
             )
         finally:
             if sigterm_installed:

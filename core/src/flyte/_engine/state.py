@@ -78,6 +78,21 @@ class RunState:
         # What tasks see as flyte.ctx().mode: "remote" when the container entrypoint runs them.
         self.mode: str = "local"
         self.traces: List[tuple] = []
+        # flyte.durable values and report files per action (made on first use: most runs have none).
+        self._journals: Any = None
+
+    @property
+    def journals(self) -> Any:
+        """The run's :class:`~flyte._engine.journal.Journals` (durable values, report files)."""
+        if self._journals is None:
+            from flyte._engine.journal import Journals
+
+            self._journals = Journals(self.run_name, self.store)
+        return self._journals
+
+    def durable_journal(self, action_name: str, attempt: int) -> Any:
+        """What ``flyte.durable`` records into and replays from, for one attempt of an action."""
+        return self.journals.journal(action_name).cursor(attempt)
 
     def next_action_name(self) -> str:
         return f"a{next(self._counter)}"

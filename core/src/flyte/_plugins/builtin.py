@@ -23,10 +23,13 @@ PLAIN_CONFIG_TYPE = type(None)
 
 @hookimpl(tryfirst=True)
 def flyte_register_task_plugins(registry: "_Registry") -> None:
-    """Plain Python tasks: ``plugin_config=None`` -> ``AsyncFunctionTaskTemplate``."""
+    """Plain Python tasks: ``plugin_config=None`` -> ``AsyncFunctionTaskTemplate``; and
+    ``flyte.extras.Sleep`` -> ``SleepTask``."""
     from flyte._task import AsyncFunctionTaskTemplate
+    from flyte.extras._sleep import Sleep, SleepTask
 
     registry.register(PLAIN_CONFIG_TYPE, AsyncFunctionTaskTemplate, source="flyte")
+    registry.register(Sleep, SleepTask, source="flyte")  # flyte.extras.Sleep: tasks that only wait
 
 
 @hookimpl(tryfirst=True)

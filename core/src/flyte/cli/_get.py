@@ -141,12 +141,16 @@ def _action_rows(actions: List["ActionRecord"]) -> List[List[Any]]:
 @output_option
 def get_run(name: str, output: str) -> None:
     """Show run NAME: its status, timings, actions and error (with traceback)."""
+    from flyte._engine.store.journal import report_paths
+
     with _require_store(name) as store:
         run = store.get_run(name)
         actions = store.get_actions(name)
+        reports = report_paths(store, name)
     if output == "json":
         doc: Dict[str, Any] = _run_doc(run)
         doc["actions"] = [a.to_dict() for a in actions]
+        doc["reports"] = reports
         echo_json(doc)
         return
     width = max(len(k) for k, _ in _field_lines(run)) + 1
@@ -162,6 +166,11 @@ def get_run(name: str, output: str) -> None:
         )
     else:
         click.echo("No actions recorded.")
+    if reports:
+        click.echo()
+        click.echo("Reports:")
+        for action, path in sorted(reports.items()):
+            click.echo(f"  {action}: {path}")
     failed = [a for a in actions if a.error is not None]
     succeeded = run.status == "succeeded"
     if failed:

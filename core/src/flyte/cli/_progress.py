@@ -137,9 +137,14 @@ def show_outputs(result: Any, task: Any, output: str) -> None:
     """Print a finished run's outputs (``output``: ``"table"`` or ``"json"``)."""
     outputs = result.outputs().named_outputs
     if output == "json":
-        click.echo(json.dumps({"run": result.name, "phase": result.phase.value, "task": task.name, "outputs": jsonable(outputs)}))
+        doc = {"run": result.name, "phase": result.phase.value, "task": task.name, "outputs": jsonable(outputs)}
+        if getattr(result, "reports", None):
+            doc["reports"] = dict(result.reports)
+        click.echo(json.dumps(doc))
         return
     click.echo(f"Run {result.name} succeeded ({result.duration:.2f}s): flyte get run {result.name}", err=True)
+    for action, path in sorted(getattr(result, "reports", {}).items()):
+        click.echo(f"Report of {action}: {path}", err=True)
     if len(outputs) == 1:
         (value,) = outputs.values()
         click.echo(format_value(value))

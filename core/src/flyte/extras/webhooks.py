@@ -1,0 +1,5 @@
+"""``flyte.extras.webhooks`` of the published SDK: not available in this SDK yet."""
+
+from flyte.extras._unavailable import unavailable
+
+unavailable("webhooks")
