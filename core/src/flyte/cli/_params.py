@@ -159,7 +159,7 @@ def param_type(tp: Any) -> tuple[Any, bool]:
     if tp is bool:
         return click.BOOL, True
     if tp is int:
-        return click.INT, False
+        return _INT64, False
     if tp is float:
         return click.FLOAT, False
     if tp is str:
@@ -182,6 +182,19 @@ def param_type(tp: Any) -> tuple[Any, bool]:
         if issubclass(tp, Dir):
             return _FileType(tp, True), False
     return _JsonType(tp), False
+
+
+class _Int64Type(click.types.IntParamType):
+    """An ``int`` input: refused at once when a 64-bit integer literal cannot carry it."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = super().convert(value, param, ctx)
+        if not -(2**63) <= number <= 2**63 - 1:
+            self.fail(f"{value!r} is out of range for int (a 64-bit integer, from {-(2**63)} to {2**63 - 1})", param, ctx)
+        return number
+
+
+_INT64 = _Int64Type()
 
 
 class _LiteralChoice(click.Choice):
