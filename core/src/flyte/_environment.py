@@ -291,7 +291,7 @@ class TaskEnvironment(Environment):
             if self.plugin_config is not None:
                 kwargs["plugin_config"] = self.plugin_config
             tmpl = cls(**kwargs)
-            _warn_task_settings(tmpl, func)
+            _warn_task_settings(tmpl, short_name)
             previous = self._tasks.get(name)
             if previous is not None:
                 _warn_redefined(name, previous, func)
@@ -363,16 +363,16 @@ def _looks_like_method(func: Callable) -> bool:
     return bool(params) and params[0] in ("self", "cls")
 
 
-def _warn_task_settings(task: Any, func: Callable) -> None:
+def _warn_task_settings(task: Any, short_name: Optional[str]) -> None:
     """Warn about task settings that are accepted but cannot mean what they say."""
     from flyte.errors import warn_likely_mistake
 
     owner = f"task {task.name}"
     if not isinstance(task.report, bool):
         warn_likely_mistake("report", task.report, "True or False", owner=owner)
-    if isinstance(task.short_name, str) and not _NAME_RE.fullmatch(task.short_name):
+    if isinstance(short_name, str) and short_name and not _NAME_RE.fullmatch(short_name):
         warn_likely_mistake(
-            "short_name", task.short_name,
+            "short_name", short_name,
             "lowercase letters and digits separated by '_' or '-' (a name a cluster can show and select)",
             owner=owner,
         )

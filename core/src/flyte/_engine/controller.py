@@ -181,6 +181,16 @@ class LocalController:
                 f"task {task.name} was called inside a @flyte.trace function; traces cannot start tasks"
             )
         state = self.state
+        running = state.action_task_started()
+        try:
+            return await self._submit(task, args, kwargs)
+        finally:
+            state.action_task_ended(running)
+
+    async def _submit(self, task: Any, args: tuple, kwargs: dict) -> Any:
+        from flyte.types import convert_boundary
+
+        state = self.state
         plan = _plan(task)
         inputs = _bind(task, plan, args, kwargs)
         inputs = await convert_boundary(inputs, plan.input_types, owner=f"task {task.name}", direction="input")

@@ -17,9 +17,9 @@ from typing import Any, Dict, List, Literal, Optional, Tuple
 from flyte._context import current_run_state, current_task_context
 from flyte._engine.controller import LocalController
 from flyte._engine.environ import set_environ
-from flyte._engine.errors import error_record
+from flyte._engine.errors import error_record, strip_engine_frames
 from flyte._engine.state import RunState, _group_var
-from flyte.errors import InitializationError, RunAbortedError, ValidationError
+from flyte.errors import FlyteError, InitializationError, RunAbortedError, ValidationError
 from flyte.models import generate_random_name
 
 logger = logging.getLogger("flyte")
@@ -172,6 +172,26 @@ class Run:
         return f"Run(name={self.name!r}, phase={self.phase.value!r}, task={self.task_name!r})"
 
 
+def _user_facing(fn: Any, name: str) -> Any:
+    """``flyte.run``'s blocking and ``aio`` forms, raising errors without the engine's frames."""
+    from flyte.syncify import Syncified
+
+    async def aio(*args: Any, **kwargs: Any) -> Run:
+        try:
+            return await fn(*args, **kwargs)
+        except FlyteError as e:
+            raise strip_engine_frames(e)
+
+    class _Run(Syncified):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().__call__(*args, **kwargs)
+            except FlyteError as e:
+                raise strip_engine_frames(e)
+
+    return _Run(aio, name=name)
+
+
 def _summary(values: Dict[str, Any], limit: int = 2000) -> str:
     text = json.dumps({k: repr(v)[:200] for k, v in values.items()})
     return text[:limit]
@@ -219,9 +239,7 @@ class _Runner:
         self.local_persistence = local_persistence
         # Set to "remote" by the container entrypoint: the run executes inside a cluster.
         self.task_mode = "local"
-        from flyte.syncify import Syncified
-
-        self.run = Syncified(self._run, name="flyte.run")
+        self.run = _user_facing(self._run, "flyte.run")
 
     async def _run(self, task: Any, *args: Any, **kwargs: Any) -> Run:
         from flyte._config import get_config
@@ -328,6 +346,7 @@ class _Runner:
                 duration=loop.time() - started,
             )
         finally:
+            await state.stop_leftover_actions()
             if sigterm_installed:
                 loop.remove_signal_handler(signal.SIGTERM)
                 # getsignal() gives None for a handler not set from Python: the default then.
@@ -407,9 +426,7 @@ async def _run_aio(task: Any, *args: Any, **kwargs: Any) -> Run:
 
 
 def _make_run() -> Any:
-    from flyte.syncify import Syncified
-
-    return Syncified(_run_aio, name="flyte.run")
+    return _user_facing(_run_aio, "flyte.run")
 
 
 run = _make_run()
