@@ -174,8 +174,11 @@ class Run:
 
 def _user_facing(fn: Any, name: str) -> Any:
     """``flyte.run``'s blocking and ``aio`` forms, raising errors without the engine's frames."""
+    import functools
+
     from flyte.syncify import Syncified
 
+    @functools.wraps(fn)
     async def aio(*args: Any, **kwargs: Any) -> Run:
         try:
             return await fn(*args, **kwargs)
