@@ -160,8 +160,14 @@ class RunState:
             return
         for t in left:
             t.cancel()
-        # Their outcomes are cancellations (or late errors) of work nobody waits for any more.
-        await asyncio.gather(*left, return_exceptions=True)
+        try:
+            # Their outcomes are cancellations (or late errors) of work nobody waits for any more.
+            await asyncio.gather(*left, return_exceptions=True)
+        except asyncio.CancelledError:
+            # Interrupted again while they stop: the run's clean-up must still go on, so the
+            # cancellation is handed back to this task, to end it once the clean-up is done.
+            if me is not None:
+                me.cancel()
 
     def close(self) -> None:
         if self._cache_db is not None and self._cache_db is not self.store:
