@@ -116,3 +116,29 @@ def test_a_body_still_running_after_the_grace_period_fails_clearly():
     msg = str(e.value)
     assert "retries.ignores_its_timeout" in msg and "ignored its timeout of 0.2s" in msg and "not retried" in msg
     assert spans == [1]  # no second copy was started beside it
+
+
+def test_a_store_of_schema_1_gains_attempt_starts_and_keeps_its_actions(tmp_path):
+    import sqlite3
+
+    from flyte._engine.store.schema import MIGRATIONS
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as c:  # a store as the first schema wrote it
+        c.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+        for stmt in MIGRATIONS[0][1]:
+            c.execute(stmt)
+        c.execute("INSERT INTO schema_version VALUES (1, 0)")
+        c.execute("INSERT INTO runs (name, task_name, status, mode, start_time) VALUES ('old', 't', 'succeeded', 'local', 1)")
+        c.execute("INSERT INTO actions (run_name, action_name, status, attempts, start_time, end_time, seq) "
+                  "VALUES ('old', 'a0', 'succeeded', 2, 1, 2, 1)")
+    c.close()
+    with LocalStore(db) as store:
+        (old,) = store.get_actions("old")
+        assert old.attempts == 2 and old.attempt_starts == ()
+        store.action_started("old", "a1", None, "t", None, 0)
+        store.action_started("old", "a1", None, "t", None, 1)
+        store.flush()
+        store.action_started("old", "a1", None, "t", None, 2)  # a later batch merges, losing none
+        new = next(a for a in store.get_actions("old") if a.name == "a1")
+    assert len(new.attempt_starts) == 3 and list(new.attempt_starts) == sorted(new.attempt_starts)
