@@ -174,7 +174,6 @@ class LocalController:
 
     async def submit(self, task: Any, args: tuple, kwargs: dict) -> Any:
         from flyte._trace import in_trace
-        from flyte.types import convert_boundary
 
         if in_trace():
             raise TraceDoesNotAllowNestedTasksError(
