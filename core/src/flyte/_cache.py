@@ -178,6 +178,14 @@ class Cache:
             raise ValidationError("behavior", self.behavior, f"one of {list(_BEHAVIORS)}", owner=owner)
         if self.version_override is not None and (not isinstance(self.version_override, str) or not self.version_override):
             raise ValidationError("version_override", self.version_override, "a non-empty string or None", owner=owner)
+        if isinstance(self.version_override, str) and not self.version_override.strip():
+            from flyte.errors import warn_likely_mistake
+
+            warn_likely_mistake(
+                "version_override", self.version_override,
+                "a version with visible characters (a blank one is used as given, and is easily mistaken for none)",
+                owner=owner,
+            )
         if not isinstance(self.serialize, bool):
             raise TypeValidationError("serialize", self.serialize, "bool", owner=owner)
         if not isinstance(self.salt, str):

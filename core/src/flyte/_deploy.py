@@ -147,6 +147,16 @@ class Deployment:
 # Planning
 # ------------------------------------------------------------------------------------------
 def _discover(found: Dict[str, "Environment"], env: "Environment") -> None:
+    from flyte._environment import MAX_DEPLOYED_NAME
+
+    if len(env.name) > MAX_DEPLOYED_NAME:  # fine locally (a warning), impossible in a cluster
+        raise ValidationError(
+            "name",
+            env.name,
+            f"an environment name of at most {MAX_DEPLOYED_NAME} characters to deploy it (got {len(env.name)}): "
+            "it names Kubernetes objects, whose names cannot be longer",
+            owner="flyte.deploy",
+        )
     seen = found.get(env.name)
     if seen is not None:
         if seen is not env:

@@ -20,6 +20,8 @@ __all__ = ["Environment", "TaskEnvironment"]
 
 _NAME_RE = re.compile(r"^[a-z0-9]+([_-][a-z0-9]+)*$")
 MAX_DESCRIPTION = 255
+# Longest environment name `flyte deploy` takes: it names Kubernetes objects (a DNS label).
+MAX_DEPLOYED_NAME = 63
 
 
 def _check_name(name: Any, owner: str) -> None:
@@ -50,6 +52,15 @@ class Environment:
         owner = f"{type(self).__name__}({self.name!r})"
         _check_name(self.name, type(self).__name__)
         check_service_account(self.service_account, owner)
+        if len(self.name) > MAX_DEPLOYED_NAME:
+            from flyte.errors import warn_likely_mistake
+
+            warn_likely_mistake(
+                "name", self.name,
+                f"at most {MAX_DEPLOYED_NAME} characters (got {len(self.name)}): it runs locally, but `flyte deploy` "
+                "refuses it, as a Kubernetes name cannot hold it",
+                owner=type(self).__name__,
+            )
         if self.description is not None:
             if not isinstance(self.description, str):
                 raise TypeValidationError("description", self.description, str, owner=owner)
@@ -250,8 +261,9 @@ class TaskEnvironment(Environment):
             )
 
         def decorator(func: Callable) -> Any:
-            if not callable(func) or not (inspect.isfunction(func) or inspect.iscoroutinefunction(func)):
+            if not callable(func) or not (inspect.isfunction(func) or inspect.iscoroutinefunction(func) or inspect.ismethod(func)):
                 raise TypeValidationError("@env.task target", func, "a function (def or async def)", owner=owner)
+            _check_task_function(func, owner)
             from flyte._plugins.resolve import resolve_task_class
             from flyte.models import NativeInterface
 
@@ -293,6 +305,10 @@ class TaskEnvironment(Environment):
             if self.plugin_config is not None:
                 kwargs["plugin_config"] = self.plugin_config
             tmpl = cls(**kwargs)
+            _warn_task_settings(tmpl, short_name)
+            previous = self._tasks.get(name)
+            if previous is not None:
+                _warn_redefined(name, previous, func)
             self._tasks[name] = tmpl
             return tmpl
 
@@ -305,3 +321,109 @@ class TaskEnvironment(Environment):
 
     def __eq__(self, other: object) -> bool:
         return self is other
+
+
+def _check_task_function(func: Callable, owner: str) -> None:
+    """Refuse functions whose return value a task cannot carry; warn about likely mistakes."""
+    from flyte.errors import warn_likely_mistake
+
+    target = getattr(func, "__func__", func)
+    if inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target):
+        kind = "an async generator" if inspect.isasyncgenfunction(target) else "a generator"
+        raise TypeValidationError(
+            "@env.task target",
+            func,
+            f"a function that returns its result; {target.__qualname__} is {kind} function (it yields), "
+            "and a task's output is what it returns: collect the items and return them as a list "
+            "(return list(...)), or make each item the output of a task call (flyte.map)",
+            owner=owner,
+        )
+    if target.__name__ == "<lambda>":
+        warn_likely_mistake(
+            "@env.task target", func,
+            "a function defined with def or async def: a lambda has no name that a container can import it by",
+            owner=owner,
+        )
+    elif inspect.ismethod(func) or _looks_like_method(target):
+        warn_likely_mistake(
+            "@env.task target", func,
+            "a module-level function: a method's self (or cls) becomes a task input, and a container "
+            "cannot import the method by its name",
+            owner=owner,
+        )
+    sig = inspect.signature(func)
+    unannotated = [n for n, p in sig.parameters.items() if p.annotation is inspect.Parameter.empty]
+    if unannotated and all(p.annotation is inspect.Parameter.empty for p in sig.parameters.values()) and sig.return_annotation is inspect.Signature.empty:
+        warn_likely_mistake(
+            "annotations of " + target.__qualname__, "none",
+            f"type annotations: the inputs {', '.join(unannotated)} have none, so their values are pickled "
+            "(as the published SDK does), and without a return annotation the task has no outputs",
+            owner=owner,
+        )
+    elif unannotated:
+        warn_likely_mistake(
+            "annotations of " + target.__qualname__, ", ".join(unannotated),
+            "a type annotation on every input: inputs without one are pickled",
+            owner=owner,
+        )
+
+
+def _looks_like_method(func: Callable) -> bool:
+    # A function defined in a class body: its qualname has the class before it (not "<locals>").
+    parts = func.__qualname__.split(".")
+    if len(parts) < 2 or parts[-2] == "<locals>":
+        return False
+    params = list(inspect.signature(func).parameters)
+    return bool(params) and params[0] in ("self", "cls")
+
+
+def _warn_task_settings(task: Any, short_name: Optional[str]) -> None:
+    """Warn about task settings that are accepted but cannot mean what they say."""
+    from flyte.errors import warn_likely_mistake
+
+    owner = f"task {task.name}"
+    if not isinstance(task.report, bool):
+        warn_likely_mistake("report", task.report, "True or False", owner=owner)
+    if isinstance(short_name, str) and short_name and not _NAME_RE.fullmatch(short_name):
+        warn_likely_mistake(
+            "short_name", short_name,
+            "lowercase letters and digits separated by '_' or '-' (a name a cluster can show and select)",
+            owner=owner,
+        )
+    from flyte._cache import Cache
+
+    cache = task.cache
+    if isinstance(cache, Cache):
+        unknown = [n for n in cache.get_ignored_inputs() if n not in task.interface.inputs]
+        if unknown:
+            warn_likely_mistake(
+                "cache.ignored_inputs", unknown[0] if len(unknown) == 1 else tuple(unknown),
+                f"names of the task's inputs ({', '.join(task.interface.inputs) or 'it has none'}); "
+                "an unknown name ignores nothing",
+                owner=owner,
+            )
+
+
+def _source_place(obj: Any) -> Optional[Tuple[str, int]]:
+    func = inspect.unwrap(getattr(obj, "func", obj))
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None
+    return code.co_filename, code.co_firstlineno
+
+
+def _warn_redefined(name: str, previous: Any, func: Callable) -> None:
+    """A second task of one name replaces the first; say so unless it is the same definition run again."""
+    import warnings
+
+    from flyte.errors import _user_stacklevel
+
+    old, new = _source_place(previous), _source_place(func)
+    if old is None or new is None or old == new:  # re-running a notebook cell or a module
+        return
+    warnings.warn(
+        f"task {name} is defined twice in environment {name.rsplit('.', 1)[0]!r}: the definition at "
+        f"{new[0]}:{new[1]} replaces the one at {old[0]}:{old[1]}; rename one of them to keep both",
+        UserWarning,
+        stacklevel=_user_stacklevel(),
+    )

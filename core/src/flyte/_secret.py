@@ -31,6 +31,7 @@ SECRETS_MOUNT_PATH = "/etc/flyte/secrets"
 _ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Names as a Kubernetes Secret allows them (keys) and a bit more for groups (path-like stores).
 _KEY_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+_MAX_KEY = 253  # the longest key of a Kubernetes secret
 _GROUP_RE = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 
@@ -67,6 +68,14 @@ class Secret:
         owner = "Secret"
         if not isinstance(self.key, str) or not _KEY_RE.match(self.key):
             raise ValidationError("key", self.key, "a non-empty name of letters, digits, '.', '_' or '-'", owner=owner)
+        if len(self.key) > _MAX_KEY:
+            from flyte.errors import warn_likely_mistake
+
+            warn_likely_mistake(
+                "key", self.key,
+                f"a secret key of at most {_MAX_KEY} characters (got {len(self.key)}): a Kubernetes secret key cannot be longer",
+                owner=owner,
+            )
         if self.group is not None and (not isinstance(self.group, str) or not _GROUP_RE.match(self.group)):
             raise ValidationError(
                 "group", self.group, "None or a non-empty name of letters, digits, '.', '_', '-' or '/'", owner=owner

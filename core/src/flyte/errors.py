@@ -17,6 +17,7 @@ The class docstrings are user-facing text: each says what went wrong in words a 
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 ErrorKind = Literal["system", "unknown", "user"]
@@ -53,9 +54,54 @@ __all__ = [
 ]
 
 
-def _short_repr(value: Any, limit: int = 80) -> str:
+# A path is never cut (its file name is what the reader needs); PATH_MAX bounds real ones.
+_PATH_LIMIT = 4096
+# Other values are data: a big one is shortened from the middle, keeping both ends.
+_DATA_LIMIT = 200
+
+
+def _short_repr(value: Any, limit: int = _DATA_LIMIT) -> str:
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if isinstance(value, (str, os.PathLike)) and "\n" not in str(value):
+        limit = max(limit, _PATH_LIMIT)
+    return shorten_middle(text, limit)
+
+
+def shorten_middle(text: str, limit: int = _DATA_LIMIT) -> str:
+    """``text`` if it fits in ``limit`` characters, else its two ends with the count left out between."""
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 30, 20) // 2
+    return f"{text[:keep]}...<{len(text) - 2 * keep} characters left out>...{text[-keep:]}"
+
+
+def warn_likely_mistake(field: str, value: Any, expected: str, *, owner: str | None = None) -> None:
+    """Warn that ``field=value`` is accepted but probably not what the user meant.
+
+    For inputs the published SDK accepts, so programs using them keep running: the warning
+    names the field, the value and what is expected, and points at the user's line.
+    """
+    import warnings
+
+    where = f"{owner}: " if owner else ""
+    warnings.warn(
+        f"{where}{field}={_short_repr(value)} is accepted but likely a mistake: {expected}",
+        UserWarning,
+        stacklevel=_user_stacklevel(),
+    )
+
+
+def _user_stacklevel() -> int:
+    """The stack level of the first caller outside the flyte package (for ``warnings.warn``)."""
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame = sys._getframe(2)  # the caller of warn_likely_mistake: stack level 2 of its warn()
+    level = 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 class FlyteError(Exception):

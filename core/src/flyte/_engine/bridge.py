@@ -106,6 +106,10 @@ class _Worker:
 
 _local = threading.local()
 
+# While set (by the controller, per attempt), a sync body abandoned on cancellation (a timeout)
+# adds its thread's future here, so a retry can wait for it instead of overlapping it.
+abandoned_bodies: "contextvars.ContextVar[Optional[list]]" = contextvars.ContextVar("flyte_abandoned_bodies", default=None)
+
 
 def _run_in_worker(ctx: contextvars.Context, worker: _Worker, fn: Callable, args: tuple, kwargs: dict) -> Any:
     _local.worker = worker
@@ -123,6 +127,7 @@ async def run_sync_in_thread(fn: Callable[..., T], args: tuple, kwargs: dict) ->
     # The slot semaphore belongs to the run's main loop; calls on a private loop skip it.
     slots = state.sync_slots if state is not None and state.loop is loop else None
     worker = _Worker(loop, slots)
+    fut: Optional[concurrent.futures.Future] = None
     try:
         await worker.acquire_slot()
         fut = _pool.submit(_run_in_worker, contextvars.copy_context(), worker, fn, args, kwargs)
@@ -130,6 +135,9 @@ async def run_sync_in_thread(fn: Callable[..., T], args: tuple, kwargs: dict) ->
     except asyncio.CancelledError as e:
         worker.cancel_pending()
         _note_abandoned_stack(e, worker)
+        left = abandoned_bodies.get()
+        if left is not None and fut is not None and not fut.done():
+            left.append(fut)
         raise
     finally:
         worker.release_slot()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
@@ -25,10 +26,12 @@ from flyte.errors import (
     BaseRuntimeError,
     FlyteError,
     InputBindingError,
+    RuntimeDataValidationError,
     TaskTimeoutError,
     TraceDoesNotAllowNestedTasksError,
     TypeValidationError,
 )
+from flyte.errors import _short_repr, shorten_middle
 from flyte.models import ActionID, GroupData, TaskContext, named_tuple_return, returned_value
 
 logger = logging.getLogger("flyte")
@@ -53,6 +56,7 @@ class _Plan:
     env: Dict[str, str]
     secrets: tuple
     result_type: Any  # a NamedTuple class when the function returns one, else None
+    retry: Any = None  # the task's RetryStrategy (its backoff paces the retries)
 
 
 def _plan(task: Any) -> _Plan:
@@ -85,6 +89,7 @@ def _plan(task: Any) -> _Plan:
         env=dict(task.env_vars or {}),
         secrets=secrets,
         result_type=_named_tuple_result(task),
+        retry=task.retries if isinstance(task.retries, RetryStrategy) else None,
     )
     task.__dict__["_flyte_plan"] = plan
     return plan
@@ -131,6 +136,14 @@ def _tname(tp: Any) -> str:
 def _outputs_to_dict(task: Any, plan: _Plan, value: Any) -> Dict[str, Any]:
     n = len(plan.output_names)
     if n == 0:
+        if value is not None:
+            # The value would be dropped without a word: a missing return annotation, mostly.
+            raise RuntimeDataValidationError(
+                "o0",
+                f"Expected no outputs but got {_short_repr((value,))}, did you miss a return type annotation? "
+                "(the task is declared to return nothing)",
+                task.name,
+            )
         return {}
     if n == 1:
         return {plan.output_names[0]: value}
@@ -186,12 +199,21 @@ class LocalController:
 
     async def submit(self, task: Any, args: tuple, kwargs: dict) -> Any:
         from flyte._trace import in_trace
-        from flyte.types import convert_boundary
 
         if in_trace():
             raise TraceDoesNotAllowNestedTasksError(
                 f"task {task.name} was called inside a @flyte.trace function; traces cannot start tasks"
             )
+        state = self.state
+        running = state.action_task_started()
+        try:
+            return await self._submit(task, args, kwargs)
+        finally:
+            state.action_task_ended(running)
+
+    async def _submit(self, task: Any, args: tuple, kwargs: dict) -> Any:
+        from flyte.types import convert_boundary
+
         state = self.state
         plan = _plan(task)
         inputs = _bind(task, plan, args, kwargs)
@@ -232,9 +254,10 @@ class LocalController:
             task_name=task.name,
         )
         attempt = 0
+        abandoned: list = []  # threads of sync bodies that timed out and still run
         while True:
             try:
-                result = await self._attempt(task, plan, tctx, inputs, attempt)
+                result = await self._attempt(task, plan, tctx, inputs, attempt, abandoned)
                 break
             except asyncio.CancelledError:
                 if store is not None:
@@ -246,10 +269,17 @@ class LocalController:
                 err = e if isinstance(e, (BaseRuntimeError, FlyteError)) else user_error(task.name, e)
                 attempt += 1
                 if attempt < plan.attempts:
-                    logger.info("task %s attempt %d failed (%s); retrying", task.name, attempt, err)
-                    if store is not None:
-                        store.action_started(state.run_name, action_name, parent.action.name if parent else None, task.name, group, attempt)
-                    continue
+                    try:
+                        overlap = await self._before_retry(task, plan, tctx, attempt, e, abandoned)
+                    except asyncio.CancelledError:
+                        if store is not None:
+                            store.action_finished(state.run_name, action_name, "aborted")
+                        raise
+                    if overlap is None:
+                        if store is not None:
+                            store.action_started(state.run_name, action_name, parent.action.name if parent else None, task.name, group, attempt)
+                        continue
+                    err = overlap
                 if store is not None:
                     store.action_finished(state.run_name, action_name, "failed", error=error_record(err))
                 if err is e:
@@ -273,7 +303,48 @@ class LocalController:
             )
         return _dict_to_outputs(plan, outputs)
 
-    async def _attempt(self, task: Any, plan: _Plan, tctx: TaskContext, inputs: Dict[str, Any], attempt: int) -> Any:
+    async def _before_retry(
+        self, task: Any, plan: _Plan, tctx: TaskContext, attempt: int, err: BaseException, abandoned: list
+    ) -> Optional[BaseException]:
+        """Wait for what must end before retry ``attempt`` starts; the error to fail with instead, if any.
+
+        A timed-out sync body cannot be killed: the retry first waits for it, at most one more
+        timeout period, so two copies of the body never run at once. Then the retry backoff
+        (``RetryStrategy.backoff``), less the time already waited; both waits are cancellable.
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if abandoned:
+            pending = {asyncio.wrap_future(f) for f in abandoned}
+            _, still = await asyncio.wait(pending, timeout=plan.timeout)
+            abandoned.clear()
+            if still:
+                return TaskTimeoutError(
+                    f"task {task.name} (action {tctx.action.name}): its sync body ignored its timeout of "
+                    f"{plan.timeout:g}s and was still running {plan.timeout:g}s after it was abandoned, so it "
+                    f"was not retried (a retry would run beside it); make the body return in time, for "
+                    f"example by checking the time in its loop"
+                )
+        delay = plan.retry.delay(attempt - 1).total_seconds() if plan.retry is not None else 0.0
+        message = (
+            f"task {task.name} (action {tctx.action.name}) failed on attempt {attempt}/{plan.attempts} "
+            f"({type(err).__name__}: {shorten_middle(str(err))}); retrying in {delay:g} s\n"
+        )
+        # Written as the failing action's output: shown on the terminal and kept in its log.
+        token = current_task_context.set(tctx)
+        try:
+            sys.stderr.write(message)
+        finally:
+            current_task_context.reset(token)
+        logger.debug(message.rstrip())
+        remaining = delay - (loop.time() - started)
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        return None
+
+    async def _attempt(
+        self, task: Any, plan: _Plan, tctx: TaskContext, inputs: Dict[str, Any], attempt: int, abandoned: Optional[list] = None
+    ) -> Any:
         if attempt:
             tctx = tctx.replace(attempt_number=attempt)
         report = None
@@ -281,14 +352,19 @@ class LocalController:
             report = _open_report(self.state, tctx)
             tctx = tctx.replace(report=report)
         try:
-            return await self._attempt_body(task, plan, tctx, inputs)
+            return await self._attempt_body(task, plan, tctx, inputs, abandoned)
         finally:
             if report is not None:
                 _close_report(report, task, tctx)
 
-    async def _attempt_body(self, task: Any, plan: _Plan, tctx: TaskContext, inputs: Dict[str, Any]) -> Any:
+    async def _attempt_body(
+        self, task: Any, plan: _Plan, tctx: TaskContext, inputs: Dict[str, Any], abandoned: Optional[list] = None
+    ) -> Any:
+        from flyte._engine.bridge import abandoned_bodies
+
         restore = _apply_environment(plan) if (plan.env or plan.secrets) else None
         token = current_task_context.set(tctx)
+        left_token = abandoned_bodies.set(abandoned) if abandoned is not None else None
         try:
             if plan.timeout:
                 try:
@@ -308,6 +384,8 @@ class LocalController:
                     raise timeout_error from e
             return await self._lifecycle(task, tctx, inputs)
         finally:
+            if left_token is not None:
+                abandoned_bodies.reset(left_token)
             current_task_context.reset(token)
             if restore is not None:
                 restore()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import traceback
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 from flyte.errors import BaseRuntimeError, RuntimeUserError
 
-__all__ = ["error_record", "timeout_traceback", "user_error", "user_traceback"]
+__all__ = ["error_record", "strip_engine_frames", "timeout_traceback", "user_error", "user_traceback"]
 
 
 def user_error(task_name: str, e: BaseException) -> BaseRuntimeError:
@@ -73,3 +73,38 @@ def error_record(e: BaseException) -> Dict[str, str]:
         tb = user_traceback(cause)
     kind = getattr(e, "code", None) or type(e).__name__
     return {"type": kind, "message": str(e), "traceback": tb}
+
+
+def _engine_frame(tb: Any) -> bool:
+    name = tb.tb_frame.f_code.co_filename
+    return name.startswith(_FLYTE_DIR) or name.startswith(_ASYNCIO_DIR)
+
+
+def strip_engine_frames(e: BaseException) -> BaseException:
+    """Drop the engine's own frames from the tracebacks of ``e`` and its causes, in place.
+
+    What a run raises to the user then reads as their code: the task's line that failed, the
+    caller's line that called it, and nothing of the controller, asyncio or the store between.
+    ``FLYTE_DEBUG=1`` keeps every frame. Returns ``e``.
+    """
+    if os.environ.get("FLYTE_DEBUG", "").strip().lower() in ("1", "true", "yes", "on"):
+        return e
+    import types
+
+    seen: set = set()
+    current: Optional[BaseException] = e
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kept = []
+        tb = current.__traceback__
+        while tb is not None:
+            if not _engine_frame(tb):
+                kept.append(tb)
+            tb = tb.tb_next
+        if kept or current.__traceback__ is not None:
+            chain = None
+            for t in reversed(kept):
+                chain = types.TracebackType(chain, t.tb_frame, t.tb_lasti, t.tb_lineno)
+            current.__traceback__ = chain
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return e

@@ -17,9 +17,9 @@ from typing import Any, Dict, List, Literal, Optional, Tuple
 from flyte._context import current_run_state, current_task_context
 from flyte._engine.controller import LocalController
 from flyte._engine.environ import set_environ
-from flyte._engine.errors import error_record
+from flyte._engine.errors import error_record, strip_engine_frames
 from flyte._engine.state import RunState, _group_var
-from flyte.errors import ArgumentKindError, InitializationError, RunAbortedError, ValidationError
+from flyte.errors import ArgumentKindError, FlyteError, InitializationError, RunAbortedError, ValidationError
 from flyte.models import generate_random_name
 
 logger = logging.getLogger("flyte")
@@ -174,6 +174,29 @@ class Run:
         return f"Run(name={self.name!r}, phase={self.phase.value!r}, task={self.task_name!r})"
 
 
+def _user_facing(fn: Any, name: str) -> Any:
+    """``flyte.run``'s blocking and ``aio`` forms, raising errors without the engine's frames."""
+    import functools
+
+    from flyte.syncify import Syncified
+
+    @functools.wraps(fn)
+    async def aio(*args: Any, **kwargs: Any) -> Run:
+        try:
+            return await fn(*args, **kwargs)
+        except FlyteError as e:
+            raise strip_engine_frames(e)
+
+    class _Run(Syncified):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().__call__(*args, **kwargs)
+            except FlyteError as e:
+                raise strip_engine_frames(e)
+
+    return _Run(aio, name=name)
+
+
 def _summary(values: Dict[str, Any], limit: int = 2000) -> str:
     """The run's inputs or outputs for the record: a JSON object, always whole (never cut mid-way).
 
@@ -267,9 +290,7 @@ class _Runner:
         self.local_persistence = local_persistence
         # Set to "remote" by the container entrypoint: the run executes inside a cluster.
         self.task_mode = "local"
-        from flyte.syncify import Syncified
-
-        self.run = Syncified(self._run, name="flyte.run")
+        self.run = _user_facing(self._run, "flyte.run")
 
     async def _run(self, task: Any, *args: Any, **kwargs: Any) -> Run:
         from flyte._config import get_config
@@ -377,6 +398,7 @@ class _Runner:
                 reports=dict(state._journals.reports) if state._journals is not None else {},
             )
         finally:
+            await state.stop_leftover_actions()
             if sigterm_installed:
                 loop.remove_signal_handler(signal.SIGTERM)
                 # getsignal() gives None for a handler not set from Python: the default then.
@@ -456,9 +478,7 @@ async def _run_aio(task: Any, *args: Any, **kwargs: Any) -> Run:
 
 
 def _make_run() -> Any:
-    from flyte.syncify import Syncified
-
-    return Syncified(_run_aio, name="flyte.run")
+    return _user_facing(_run_aio, "flyte.run")
 
 
 run = _make_run()

@@ -78,6 +78,9 @@ class RunState:
         # What tasks see as flyte.ctx().mode: "remote" when the container entrypoint runs them.
         self.mode: str = "local"
         self.traces: List[tuple] = []
+        # The asyncio tasks running actions on the run's loop (task -> calls in it), so the run
+        # can stop those its code left behind (a failed gather's siblings) before it closes.
+        self.live_actions: Dict[asyncio.Task, int] = {}
         # flyte.durable values and report files per action (made on first use: most runs have none).
         self._journals: Any = None
 
@@ -138,6 +141,48 @@ class RunState:
 
         lm = await TypeEngine.dict_to_literal_map(outputs, output_types)
         self._cache().cache_put(key, lm.SerializeToString(deterministic=True), task_name)
+
+    def action_task_started(self) -> Optional[asyncio.Task]:
+        """Note that the current asyncio task runs an action; returns it for ``action_task_ended``."""
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            return None
+        if task is None or task.get_loop() is not self.loop:  # a private loop's: not ours to stop
+            return None
+        self.live_actions[task] = self.live_actions.get(task, 0) + 1
+        return task
+
+    def action_task_ended(self, task: Optional[asyncio.Task]) -> None:
+        if task is None:
+            return
+        n = self.live_actions.get(task, 0) - 1
+        if n > 0:
+            self.live_actions[task] = n
+        else:
+            self.live_actions.pop(task, None)
+
+    async def stop_leftover_actions(self) -> None:
+        """Cancel and wait for the actions still running when the run's own task is done.
+
+        ``asyncio.gather`` raises the first failure and leaves its siblings running; so does
+        leaving ``async for ... in flyte.map.aio(...)`` by an exception. Stopped here, they end
+        as aborted while the store is open, and nothing surfaces at interpreter shutdown.
+        """
+        me = asyncio.current_task()
+        left = [t for t in self.live_actions if t is not me and not t.done()]
+        if not left:
+            return
+        for t in left:
+            t.cancel()
+        try:
+            # Their outcomes are cancellations (or late errors) of work nobody waits for any more.
+            await asyncio.gather(*left, return_exceptions=True)
+        except asyncio.CancelledError:
+            # Interrupted again while they stop: the run's clean-up must still go on, so the
+            # cancellation is handed back to this task, to end it once the clean-up is done.
+            if me is not None:
+                me.cancel()
 
     def close(self) -> None:
         if self._cache_db is not None and self._cache_db is not self.store:

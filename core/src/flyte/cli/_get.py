@@ -166,6 +166,7 @@ def get_run(name: str, output: str) -> None:
         )
     else:
         click.echo("No actions recorded.")
+    _echo_attempts(actions)
     if reports:
         click.echo()
         click.echo("Reports:")
@@ -187,6 +188,22 @@ def get_run(name: str, output: str) -> None:
         click.echo(f"Failure: {error.type}: {error.message}")
         if error.traceback:
             click.echo(error.traceback.rstrip("\n"))
+
+
+def _echo_attempts(actions: List["ActionRecord"]) -> None:
+    """When each attempt of a retried action started, and the gap since the one before."""
+    retried = [a for a in actions if len(a.attempt_starts) > 1]
+    if not retried:
+        return
+    click.echo()
+    click.echo("Attempts (start, and gap since the previous attempt started):")
+    for a in retried:
+        first = a.attempt_starts[0]
+        parts = [f"1 at {format_time(first)}"]
+        for i in range(1, len(a.attempt_starts)):
+            t = a.attempt_starts[i]
+            parts.append(f"{i + 1} at +{t - first:.2f}s (gap {t - a.attempt_starts[i - 1]:.2f}s)")
+        click.echo(f"  {a.name} ({a.task_name}): " + ", ".join(parts))
 
 
 @get.command("logs")

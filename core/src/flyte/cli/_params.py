@@ -209,7 +209,7 @@ def param_type(tp: Any) -> tuple[Any, bool]:
     if tp is bool:
         return click.BOOL, True
     if tp is int:
-        return click.INT, False
+        return _INT64, False
     if tp is float:
         return click.FLOAT, False
     if tp is str:
@@ -249,6 +249,17 @@ def to_click_option(name: str, variable: Any, python_type: Any, default: Any = N
         # No default passed at all: click (8.3+) takes an explicit default=None as a given value.
         return click.Option([f"--{name}"], type=ptype, required=not optional, help=description)
     return click.Option([f"--{name}"], type=ptype, default=default, help=description, show_default=True)
+class _Int64Type(click.types.IntParamType):
+    """An ``int`` input: refused at once when a 64-bit integer literal cannot carry it."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = super().convert(value, param, ctx)
+        if not -(2**63) <= number <= 2**63 - 1:
+            self.fail(f"{value!r} is out of range for int (a 64-bit integer, from {-(2**63)} to {2**63 - 1})", param, ctx)
+        return number
+
+
+_INT64 = _Int64Type()
 
 
 class _LiteralChoice(click.Choice):

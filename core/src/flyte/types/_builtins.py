@@ -90,6 +90,18 @@ def _prim_value(lv: "Literal", field: str) -> Any:
     return getattr(p, field)
 
 
+def _int_to(v: int) -> "Literal":
+    # The literal holds an int64; protobuf's own error ("Value out of range") names nothing.
+    from flyte.types._check import INT64_MAX, INT64_MIN, _int_in_range
+
+    if not INT64_MIN <= v <= INT64_MAX:
+        try:
+            _int_in_range(v)
+        except TypeError as e:
+            raise TypeTransformerFailedError(str(e)) from None
+    return _primitive(integer=v)
+
+
 def _float_from(lv: "Literal") -> float:
     p = lv.scalar.primitive
     if p.WhichOneof("value") == "integer":
@@ -704,9 +716,7 @@ class UnionTransformer(TypeTransformer[Any]):
 
 def _make_simple() -> List[TypeTransformer]:
     return [
-        SimpleTransformer(
-            "int", int, "INTEGER", lambda v: _primitive(integer=v), lambda lv: _prim_value(lv, "integer")
-        ),
+        SimpleTransformer("int", int, "INTEGER", _int_to, lambda lv: _prim_value(lv, "integer")),
         SimpleTransformer(
             "float", float, "FLOAT", lambda v: _primitive(float_value=float(v)), _float_from, accepts=(float, int)
         ),

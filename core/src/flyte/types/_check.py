@@ -103,13 +103,27 @@ def _exact(cls: type, name: str) -> Checker:
     return check
 
 
+# An int travels as a 64-bit integer literal: anything wider cannot be carried.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _int_in_range(v: int) -> int:
+    if INT64_MIN <= v <= INT64_MAX:
+        return v
+    # A TypeError like every check's: unions try their next member, containers name the item.
+    raise TypeError(
+        f"{v if len(str(v)) <= 40 else str(v)[:18] + '...' + str(v)[-18:]} is out of range for int: "
+        f"an int input or output is a 64-bit integer, from {INT64_MIN} to {INT64_MAX} (use str or float for larger numbers)"
+    )
+
+
 def _check_int(v: Any) -> Any:
     if type(v) is int:
-        return v
+        return v if INT64_MIN <= v <= INT64_MAX else _int_in_range(v)
     if isinstance(v, bool):
         raise TypeError("expected int, got bool")
     if isinstance(v, int):
-        return v
+        return _int_in_range(v)
     if isinstance(v, numbers.Integral):  # numpy integers
         return int(v)
     raise TypeError(f"expected int, got {_got(v)}")

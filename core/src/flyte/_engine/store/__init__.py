@@ -22,6 +22,7 @@ handling), and this facade with the queries. Owner liveness is :mod:`flyte._owne
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -39,6 +40,7 @@ from flyte._engine.store.records import (
     LogRecord,
     RunNotFoundError,
     RunRecord,
+    attempt_starts_from,
     check_choice,
     clean,
     error_columns,
@@ -219,6 +221,9 @@ class LocalStore:
             )
             if rec["seq"] is None:
                 rec["seq"] = self._action_seq
+            starts = json.loads(rec["attempt_starts"] or "{}")
+            starts.setdefault(str(int(attempt)), now)
+            rec["attempt_starts"] = json.dumps(starts)
 
         self._enqueue(add)
 
@@ -379,6 +384,7 @@ class LocalStore:
                 end_time=r["end_time"],
                 error=error_from(r),
                 cache_status=r["cache_status"],
+                attempt_starts=attempt_starts_from(r["attempt_starts"]),
             )
             for r in rows
         ]

@@ -34,9 +34,9 @@ _WAKE_AT = 5000
 # Columns whose NULL in a pending action record means "not known yet, keep the stored value".
 _ACTION_UPSERT = """
 INSERT INTO actions (run_name, action_name, parent, task_name, grp, status, attempts, start_time,
-                     end_time, error_type, error_message, error_traceback, cache_status, seq)
+                     end_time, error_type, error_message, error_traceback, cache_status, seq, attempt_starts)
 VALUES (:run_name, :action_name, :parent, :task_name, :grp, :status, :attempts, :start_time,
-        :end_time, :error_type, :error_message, :error_traceback, :cache_status, :seq)
+        :end_time, :error_type, :error_message, :error_traceback, :cache_status, :seq, :attempt_starts)
 ON CONFLICT (run_name, action_name) DO UPDATE SET
     parent = COALESCE(excluded.parent, parent),
     task_name = COALESCE(excluded.task_name, task_name),
@@ -49,7 +49,9 @@ ON CONFLICT (run_name, action_name) DO UPDATE SET
     error_message = excluded.error_message,
     error_traceback = excluded.error_traceback,
     cache_status = COALESCE(excluded.cache_status, cache_status),
-    seq = COALESCE(seq, excluded.seq)
+    seq = COALESCE(seq, excluded.seq),
+    attempt_starts = CASE WHEN excluded.attempt_starts IS NULL THEN attempt_starts
+                          ELSE json_patch(COALESCE(attempt_starts, '{}'), excluded.attempt_starts) END
 """
 
 _LOG_INSERT = (
@@ -76,6 +78,7 @@ _ACTION_BLANK = {
     "error_traceback": None,
     "cache_status": None,
     "seq": None,
+    "attempt_starts": None,
 }
 
 

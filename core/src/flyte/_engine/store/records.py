@@ -105,6 +105,9 @@ class ActionRecord:
     end_time: Optional[float]
     error: Optional[ErrorInfo]
     cache_status: Optional[str]
+    attempt_starts: Tuple[float, ...] = ()
+    """When each attempt started (epoch seconds, first attempt first); the gaps between retries
+    are the backoff and the failed attempts."""
 
     @property
     def duration(self) -> Optional[float]:
@@ -128,7 +131,21 @@ class ActionRecord:
             "duration_s": self.duration,
             "error": self.error.to_dict() if self.error else None,
             "cache_status": self.cache_status,
+            "attempt_starts": [_iso(t) for t in self.attempt_starts],
         }
+
+
+def attempt_starts_from(column: Optional[str]) -> Tuple[float, ...]:
+    """The ``attempt_starts`` column (JSON ``{"<attempt>": epoch}``) as start times in attempt order."""
+    if not column:
+        return ()
+    import json
+
+    try:
+        starts = json.loads(column)
+        return tuple(float(starts[k]) for k in sorted(starts, key=int))
+    except (ValueError, TypeError, AttributeError):  # a damaged value hides the gaps, not the action
+        return ()
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,9 @@ MIGRATIONS: Tuple[Tuple[int, Tuple[str, ...]], ...] = (
             "CREATE INDEX cache_by_task ON cache (task_name)",
         ),
     ),
+    # When each attempt of an action started, a JSON object {"<attempt>": epoch seconds}, so
+    # the gaps of a retry backoff show in `flyte get run`.
+    (2, ("ALTER TABLE actions ADD COLUMN attempt_starts TEXT",)),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
