@@ -25,7 +25,8 @@ def _apply_environment(plan: Any) -> Any:
         for secret in plan.secrets:
             if secret.as_env_var:
                 values[secret.as_env_var] = resolve_secret_locally(secret)
-                note_secret_values([values[secret.as_env_var]])  # masked in captured child output
+                name = f"{secret.group}/{secret.key}" if secret.group else secret.key
+                note_secret_values([values[secret.as_env_var]], name=name)  # masked in captured output and the store
     return set_environ(values)
 
 

@@ -172,9 +172,26 @@ class Run:
         return f"Run(name={self.name!r}, phase={self.phase.value!r}, task={self.task_name!r})"
 
 
-def _summary(values: Dict[str, Any], limit: int = 2000) -> str:
-    text = json.dumps({k: repr(v)[:200] for k, v in values.items()})
-    return text[:limit]
+def _summary(values: Dict[str, Any], limit: int = 2000, what: str = "value") -> str:
+    from flyte._redact import secret_in
+
+    shown: Dict[str, str] = {}
+    for k, v in values.items():
+        text = repr(v)
+        secret = secret_in(text)
+        if secret is not None:
+            # Returned to the caller in this process, never written to the store.
+            shown[k] = f"<withheld: holds the value of secret {secret!r}>"
+            import warnings
+
+            warnings.warn(
+                f"{what} {k!r} holds the value of secret {secret!r}: the caller gets it, the local store shows it as withheld",
+                UserWarning,
+                stacklevel=2,
+            )
+        else:
+            shown[k] = text[:200]
+    return json.dumps(shown)[:limit]
 
 
 class _Runner:
@@ -292,7 +309,7 @@ class _Runner:
         kit_runs.run_started()
         try:
             if store is not None:
-                store.start_run(run_name, task.name, _summary(inputs_for_record))
+                store.start_run(run_name, task.name, _summary(inputs_for_record, what="input"))
             try:
                 with capture_logs(store, run_name):
                     result = await state.controller.submit(task, args, kwargs)
@@ -317,7 +334,7 @@ class _Runner:
                 values = tuple(result)
             outputs = ActionOutputs(names, values)
             if store is not None:
-                store.finish_run(run_name, "succeeded", outputs_summary=_summary(outputs.named_outputs))
+                store.finish_run(run_name, "succeeded", outputs_summary=_summary(outputs.named_outputs, what="output"))
             return Run(
                 name=run_name,
                 phase=ActionPhase.SUCCEEDED,
