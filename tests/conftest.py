@@ -156,7 +156,8 @@ def _tmp_entries() -> Set[str]:
     except OSError:
         return set()
     # pytest's own tmp_path root: removed by pytest (it keeps the last few runs on purpose).
-    return {n for n in names if not n.startswith("pytest-of-")}
+    # "flyte": where flyte.io's File/Dir.download() put what the user asked to download (kept).
+    return {n for n in names if not n.startswith("pytest-of-") and n != "flyte"}
 
 
 class LeakWatch:
@@ -246,6 +247,9 @@ class LeakWatch:
             for line in self.found:
                 tr.write_line(line)
         tr.write_line(f"leak check: {self.checked_modules} test modules, {len(self.found)} leftovers found")
+        tried = getattr(tr.config, "_flyte_property_inputs", None)
+        if tried:
+            tr.write_line(f"property tests: {sum(tried.values())} inputs ({len(tried)} properties)")
 
 
 def _describe(pid: int) -> str:
