@@ -157,7 +157,8 @@ def _tmp_entries() -> Set[str]:
         return set()
     # pytest's own tmp_path root: removed by pytest (it keeps the last few runs on purpose).
     # "flyte": where flyte.io's File/Dir.download() put what the user asked to download (kept).
-    return {n for n in names if not n.startswith("pytest-of-") and n != "flyte"}
+    # "pymp-*": multiprocessing's folder of this process, removed by it at exit.
+    return {n for n in names if not n.startswith(("pytest-of-", "pymp-")) and n != "flyte"}
 
 
 class LeakWatch:

@@ -74,6 +74,10 @@ def test_fan_out_sized_by_resources_and_stopped_after():
     assert out["address"] == out["gcs"]
     assert not ray.is_initialized()
     assert wait_no_new_children(before) == set(), "Ray processes outlived the run"
+    # Nor its session folder (logs, sockets) under Ray's temp dir.
+    ray_tmp = os.path.join(os.environ["RAY_TMPDIR"], "ray")
+    left = [n for n in os.listdir(ray_tmp) if n.startswith("session_")] if os.path.isdir(ray_tmp) else []
+    assert left == [], f"Ray session folders left in {ray_tmp}: {left}"
 
 
 def test_failure_and_timeout_still_stop_ray():
