@@ -324,17 +324,34 @@ def test_a_read_only_flyte_home_in_the_cli_is_one_line(tmp_path):
         home = tmp_path / "ro"
         home.mkdir(mode=0o500)
     (tmp_path / "wf.py").write_text(
-        "import flyte\nenv = flyte.TaskEnvironment(name='ro')\n\n@env.task\nasync def main(n: int) -> int:\n    return n\n"
+        "import flyte\nenv = flyte.TaskEnvironment(name='ro')\n\n@env.task(cache='auto')\nasync def main(n: int) -> int:\n    return n\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLYTE_")}
     env.update(FLYTE_HOME=str(home))
     res = subprocess.run([FLYTE, "run", "wf.py", "main", "--n", "2"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
-    if os.geteuid() != 0:
-        home.chmod(0o700)
     assert res.returncode != 0
     lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
     assert "Traceback" not in res.stderr and len(lines) == 1, res.stderr
     assert str(home) in lines[0] and "FLYTE_HOME" in lines[0]
+    # Not recorded: the run works; the cache is off, said in one warning line.
+    res = subprocess.run(
+        [FLYTE, "run", "--no-persist", "wf.py", "main", "--n", "2"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env
+    )
+    if os.geteuid() != 0:
+        home.chmod(0o700)
+    assert res.returncode == 0 and res.stdout.strip() == "2", res.stdout + res.stderr
+    warned = [ln for ln in res.stderr.splitlines() if ln.startswith("Warning:")]
+    assert len(warned) == 1 and "FLYTE_HOME" in warned[0] and "Traceback" not in res.stderr, res.stderr
+
+
+def test_a_damaged_store_in_the_cli_is_one_line(tmp_path):
+    db = _damaged_store(tmp_path / "cli-dmg" / "local.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLYTE_")}
+    env.update(FLYTE_LOCAL_STORE=str(db))
+    res = subprocess.run([FLYTE, "get", "runs"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
+    assert res.returncode == 1, res.stdout + res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and str(db) in lines[0] and "move it aside" in lines[0], res.stderr
 
 
 # ------------------------------------------------------------------------------------------
