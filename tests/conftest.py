@@ -182,8 +182,9 @@ class LeakWatch:
         return kids, _listening(kids), _tmp_entries()
 
     def _note(self, nodeid: str) -> None:
-        kids, ports, tmp = self._snapshot()
-        for key in [*kids, *(("port",) + p for p in ports), *(("tmp", n) for n in tmp)]:
+        # Children, temp entries and this process's sockets after every test (a few ms); a
+        # child's socket is attributed to the test its process came from.
+        for key in [*_children(), *(("tmp", n) for n in _tmp_entries()), *(("port",) + p for p in _listening(set()))]:
             self._first_seen.setdefault(key, nodeid)
 
     @pytest.hookimpl(wrapper=True)
@@ -221,7 +222,7 @@ class LeakWatch:
         for pid in sorted(kids):
             problems.append(f"  process {_describe(pid)} (from {self._first_seen.get(pid, item.nodeid)})")
         for port in sorted(ports):
-            who = self._first_seen.get(("port",) + port, item.nodeid)
+            who = self._first_seen.get(("port",) + port) or self._first_seen.get(port[0], item.nodeid)
             problems.append(f"  listening socket {port[1]}:{port[2]} of pid {port[0]} (from {who})")
         for name in sorted(tmp):
             problems.append(f"  temp entry {TEST_TMP / name} (from {self._first_seen.get(('tmp', name), item.nodeid)})")
