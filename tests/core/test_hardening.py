@@ -242,6 +242,24 @@ def test_an_existing_store_others_can_read_gets_a_warning(tmp_path):
         LocalStore(db).close()
 
 
+def test_the_flyte_home_is_made_owner_only_and_a_wide_one_is_warned_about(tmp_path, monkeypatch):
+    home = tmp_path / "new-home"
+    monkeypatch.setenv("FLYTE_HOME", str(home))
+    monkeypatch.setenv("FLYTE_LOCAL_STORE", str(home / "local.db"))
+    monkeypatch.setenv("FLYTE_RAW_DATA_PATH", str(home / "data"))
+    env = flyte.TaskEnvironment(name="hx-home")
+
+    @env.task
+    async def one() -> int:
+        return 1
+
+    assert flyte.with_runcontext(local_persistence=False).run(one).outputs()[0] == 1
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    home.chmod(0o755)
+    with pytest.warns(StoreWarning, match=rf"flyte home {home} can be read by other users \(mode 755\).*chmod 700"):
+        LocalStore(home / "local.db").close()
+
+
 # ------------------------------------------------------------------------------------------
 # 9. A damaged or read-only store: one clear line, never a task's value
 # ------------------------------------------------------------------------------------------

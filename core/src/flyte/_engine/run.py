@@ -251,6 +251,9 @@ class _Runner:
                 "NestedRun", "user", "flyte.run was called inside a running task; call the task directly instead"
             )
         cfg = get_config()
+        from flyte._engine.store._guard import private_home
+
+        private_home()  # owner-only, before the store or the raw data folder is written
         if self.log_level is not None:
             logging.getLogger("flyte").setLevel(self.log_level)
         run_name = self.name or generate_random_name(16)

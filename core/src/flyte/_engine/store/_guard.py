@@ -26,7 +26,7 @@ from typing import Optional, Set, Tuple
 
 from flyte._engine.store.records import LocalStoreError
 
-__all__ = ["CacheSigner", "StoreWarning", "check_integrity", "open_error", "prepare"]
+__all__ = ["CacheSigner", "StoreWarning", "check_integrity", "open_error", "prepare", "private_home"]
 
 KEY_SUFFIX = ".key"
 _MAGIC = b"FLYC1"
@@ -66,6 +66,7 @@ def prepare(path: Path) -> None:
     """Create the store's folder (0700) and database file (0600) if missing; warn when the
     existing ones are open to other users. Raises LocalStoreError when the folder cannot be written."""
     folder = path.parent
+    _check_home(folder)
     try:
         if not folder.exists():
             folder.mkdir(parents=True, mode=0o700, exist_ok=True)
@@ -93,6 +94,36 @@ def prepare(path: Path) -> None:
             f"the local store {path} can be read by other users (mode {stat.S_IMODE(mode):o}); it holds your "
             f"runs' logs and cached outputs: chmod 600 {path}* (and chmod 700 {folder})",
         )
+
+
+def private_home() -> None:
+    """Create the flyte home (``FLYTE_HOME``, else ``~/.flyte``) owner-only if it is missing:
+    whichever of the store and the raw data folder is written first, the home is private."""
+    from flyte._config import default_home
+
+    home = default_home().expanduser()
+    if not home.exists():
+        try:
+            home.mkdir(parents=True, mode=0o700, exist_ok=True)
+        except OSError:
+            pass  # the store's open says what is wrong with the folder, naming it
+
+
+def _check_home(folder: Path) -> None:
+    from flyte._config import default_home
+
+    home = default_home().expanduser()
+    try:
+        if folder.resolve() != home.resolve() or not _wide(home.stat().st_mode):
+            return
+        mode = stat.S_IMODE(home.stat().st_mode)
+    except OSError:
+        return
+    _warn_once(
+        f"mode:{home}",
+        f"the flyte home {home} can be read by other users (mode {mode:o}); it holds the local store and your "
+        f"runs' data: chmod 700 {home}",
+    )
 
 
 def open_error(path: Path, e: BaseException) -> LocalStoreError:
