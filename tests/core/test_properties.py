@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import flyte
 from flyte.errors import FlyteError
 
-EXAMPLES = 300
+EXAMPLES = 200
 _SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -245,7 +245,7 @@ GOOD_VALUES = {
 
 @pytest.mark.parametrize("field", sorted(GOOD_VALUES))
 def test_a_good_cli_value_round_trips(field):
-    @settings(_SETTINGS, max_examples=150)
+    @settings(_SETTINGS, max_examples=100)
     @given(GOOD_VALUES[field])
     def check(value: Any) -> None:
         _tried(f"cli {field} good")
@@ -308,7 +308,7 @@ BAD_VALUES = {
 
 @pytest.mark.parametrize("field", sorted(BAD_VALUES))
 def test_a_bad_cli_value_is_one_clear_error(field):
-    @settings(_SETTINGS, max_examples=150)
+    @settings(_SETTINGS, max_examples=100)
     @given(BAD_VALUES[field])
     def check(text: str) -> None:
         _tried(f"cli {field} bad")
