@@ -36,6 +36,7 @@ ENGINES = ("RAY", "SPARK", "PYTORCH", "TORCH", "ELASTIC", "APP", "UVICORN", "DAS
 # Seconds a leaked child is given to exit by itself before it counts (a runtime stopping
 # asynchronously, a JVM shutting down).
 LEAK_GRACE_S = float(os.environ.get("FLYTE_TEST_LEAK_TIMEOUT", "10"))
+# FLYTE_TEST_LEAKS=report lists leftovers in the summary without failing (to survey a suite).
 
 
 @pytest.fixture(autouse=True)
@@ -158,7 +159,8 @@ def _tmp_entries() -> Set[str]:
     # pytest's own tmp_path root: removed by pytest (it keeps the last few runs on purpose).
     # "flyte": where flyte.io's File/Dir.download() put what the user asked to download (kept).
     # "pymp-*": multiprocessing's folder of this process, removed by it at exit.
-    return {n for n in names if not n.startswith(("pytest-of-", "pymp-")) and n != "flyte"}
+    # "torchinductor_*": torch's per-user compile cache, kept across runs on purpose.
+    return {n for n in names if not n.startswith(("pytest-of-", "pymp-", "torchinductor_")) and n != "flyte"}
 
 
 class LeakWatch:
@@ -202,7 +204,7 @@ class LeakWatch:
         self._note(item.nodeid)
         if nextitem is None or nextitem.module is not item.module:
             problems = self._check_module(item)
-            if problems:
+            if problems and os.environ.get("FLYTE_TEST_LEAKS", "fail") != "report":
                 pytest.fail("left behind after the module's tests:\n" + "\n".join(problems), pytrace=False)
         return result
 
