@@ -24,6 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 # that a folder left behind is seen, and is told apart from what other programs put in /tmp.
 # scripts/test passes FLYTE_TEST_TMP and removes it afterwards; a bare `pytest` gets its own.
 _OWN_TMP = not os.environ.get("FLYTE_TEST_TMP")
+# pytest's tmp_path stays where it would be (paths in messages keep their usual length).
+os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
 TEST_TMP = Path(os.environ.get("FLYTE_TEST_TMP") or tempfile.mkdtemp(prefix="flyte-test-")).resolve()
 os.environ["FLYTE_TEST_TMP"] = str(TEST_TMP)
 os.environ["TMPDIR"] = str(TEST_TMP)

@@ -90,7 +90,7 @@ def _fail(message: str, e: Optional[BaseException]) -> None:
     click.echo(f"Error: {message}", err=True)
 
 
-def _warnings_as_one_line() -> None:
+def warnings_as_one_line() -> None:
     """On the command line a warning reads ``Warning: <message>``, one line, not Python's
     two-line form quoting the source line that issued it."""
     import warnings
@@ -107,7 +107,6 @@ def run_cli(command: click.Command, args: Optional[Sequence[str]] = None, prog_n
     0 on success, 2 for usage errors, 130 on Ctrl-C, 1 for any other user error. An unexpected
     exception (a bug) is re-raised so that its traceback shows.
     """
-    _warnings_as_one_line()
     try:
         rv = command.main(args=list(args) if args is not None else None, prog_name=prog_name, standalone_mode=False)
     except click.UsageError as e:
