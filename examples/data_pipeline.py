@@ -28,13 +28,14 @@ class Stats:
 async def extract(rows: int, seed: int = 7) -> File:
     """Write a CSV of fake sales; cached, so the same inputs never run twice."""
     rng = random.Random(seed)
-    path = Path(tempfile.mkdtemp()) / "sales.csv"
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["region", "amount"])
-        for _ in range(rows):
-            w.writerow([rng.choice(["north", "south", "east", "west"]), round(rng.uniform(5, 500), 2)])
-    return await File.from_local(str(path))
+    with tempfile.TemporaryDirectory() as tmp:  # from_local copies the file; the folder then goes
+        path = Path(tmp) / "sales.csv"
+        with path.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["region", "amount"])
+            for _ in range(rows):
+                w.writerow([rng.choice(["north", "south", "east", "west"]), round(rng.uniform(5, 500), 2)])
+        return await File.from_local(str(path))
 
 
 @env.task(cache="disable")

@@ -29,19 +29,21 @@ class Section(BaseModel):
 @env.task
 def write_sections(title: str, sections: list[Section], fmt: Format) -> Dir:
     """Write one file per section into a directory, uploaded to the run's raw data path."""
-    out = Path(tempfile.mkdtemp())
     ext = "md" if fmt is Format.MARKDOWN else "txt"
-    for i, s in enumerate(sections):
-        head = f"# {title}: {s.heading}" if fmt is Format.MARKDOWN else f"{title}: {s.heading}"
-        (out / f"{i:02d}-{s.heading.lower()}.{ext}").write_text("\n".join([head, *s.lines]) + "\n")
-    return Dir.from_local_sync(str(out))
+    with tempfile.TemporaryDirectory() as tmp:  # from_local_sync copies the folder; this one then goes
+        out = Path(tmp)
+        for i, s in enumerate(sections):
+            head = f"# {title}: {s.heading}" if fmt is Format.MARKDOWN else f"{title}: {s.heading}"
+            (out / f"{i:02d}-{s.heading.lower()}.{ext}").write_text("\n".join([head, *s.lines]) + "\n")
+        return Dir.from_local_sync(str(out))
 
 
 @env.task
 def count_lines(report: Dir) -> int:
     """Download the directory and count lines across its files."""
-    local = Path(report.download_sync())
-    return sum(len(p.read_text().splitlines()) for p in sorted(local.rglob("*")) if p.is_file())
+    with tempfile.TemporaryDirectory() as tmp:  # the downloaded copy is removed once counted
+        local = Path(report.download_sync(Path(tmp) / "report"))
+        return sum(len(p.read_text().splitlines()) for p in sorted(local.rglob("*")) if p.is_file())
 
 
 @env.task

@@ -20,13 +20,22 @@ from flyte.errors import TypeValidationError, ValidationError
 from flyte.models import CodeBundle
 
 
+_SOURCES: dict = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _source_dir(tmp_path_factory):
+    """Where the throwaway modules live: under pytest's temp root, removed with it."""
+    _SOURCES["dir"] = tmp_path_factory.mktemp("cache-policy-src")
+    yield
+
+
 def _load(source: str, name: str = "f"):
     """Define a function from source text in a throwaway module file, so inspect.getsource works."""
     import importlib.util
-    import tempfile
     import uuid
 
-    path = f"{tempfile.mkdtemp()}/mod_{uuid.uuid4().hex}.py"
+    path = f"{_SOURCES['dir']}/mod_{uuid.uuid4().hex}.py"
     with open(path, "w") as fh:
         fh.write(textwrap.dedent(source))
     spec = importlib.util.spec_from_file_location(f"mod_{uuid.uuid4().hex}", path)

@@ -9,9 +9,9 @@ that a child echoing its environment does not leak a secret into logs or errors.
 from __future__ import annotations
 
 import threading
-from typing import Iterable, Set
+from typing import Dict, Iterable, Optional, Set, Union
 
-__all__ = ["MASK", "note_secret_values", "redact"]
+__all__ = ["MASK", "note_secret_values", "redact", "secret_in"]
 
 MASK = "****"
 """What a secret value is replaced with."""
@@ -22,17 +22,37 @@ _MIN_LENGTH = 4
 _lock = threading.Lock()
 _values: Set[str] = set()
 _ordered: tuple = ()
+# value -> the secret's name, for messages saying which secret a withheld value holds
+_names: Dict[str, str] = {}
 
 
-def note_secret_values(values: Iterable[str]) -> None:
-    """Remember secret values that captured output must never show."""
+def note_secret_values(values: Iterable[str], name: Optional[str] = None) -> None:
+    """Remember secret values that captured output must never show (``name``: the secret's
+    name, for messages that say which secret an output holds; never its value)."""
     global _ordered
     with _lock:
         before = len(_values)
-        _values.update(v for v in values if isinstance(v, str) and len(v) >= _MIN_LENGTH)
+        for v in values:
+            if isinstance(v, str) and len(v) >= _MIN_LENGTH:
+                _values.add(v)
+                if name:
+                    _names[v] = name
         if len(_values) != before:
             # Longest first, so a secret containing another is masked whole.
             _ordered = tuple(sorted(_values, key=len, reverse=True))
+
+
+def secret_in(data: Union[str, bytes]) -> Optional[str]:
+    """The name of a noted secret whose value occurs in ``data`` (text, or bytes such as a
+    serialized value, searched as UTF-8), ``"a secret"`` when its name is unknown, else None."""
+    values = _ordered
+    if not values or not data:
+        return None
+    for v in values:
+        needle = v if isinstance(data, str) else v.encode("utf-8")
+        if needle in data:
+            return _names.get(v, "a secret")
+    return None
 
 
 def redact(text: str) -> str:

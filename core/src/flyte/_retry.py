@@ -24,7 +24,10 @@ def _as_timedelta(field: str, value: _Duration, owner: str) -> timedelta:
         raise TypeValidationError(field, value, "a timedelta or a number of seconds", owner=owner)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValidationError(field, value, "a finite number of seconds", owner=owner)
-    td = value if isinstance(value, timedelta) else timedelta(seconds=value)
+    try:
+        td = value if isinstance(value, timedelta) else timedelta(seconds=value)
+    except OverflowError:  # beyond timedelta's ~2.7 million years
+        raise ValidationError(field, value, "a number of seconds timedelta can hold (< 8.6e13)", owner=owner) from None
     if td < timedelta(0):
         raise ValidationError(field, value, "a duration of zero or more", owner=owner)
     return td

@@ -140,7 +140,10 @@ class SecretNotFoundError(RuntimeUserError, KeyError):
 
 
 def _secrets_dir() -> pathlib.Path:
-    return pathlib.Path(os.environ.get("FLYTE_SECRETS_DIR") or pathlib.Path.home() / ".flyte" / "secrets").expanduser()
+    # FLYTE_SECRETS_DIR, else the secrets folder of the flyte home (FLYTE_HOME moves it too).
+    from flyte._config import default_home
+
+    return pathlib.Path(os.environ.get("FLYTE_SECRETS_DIR") or default_home() / "secrets").expanduser()
 
 
 def _env_candidates(secret: Secret) -> List[str]:
@@ -177,9 +180,10 @@ def resolve_secret_locally(secret: Union[Secret, str]) -> str:
 
     Looks, in order, at the environment variables ``as_env_var``, ``FLYTE_SECRET_<GROUP>_<KEY>``,
     ``FLYTE_SECRET_<KEY>`` and ``<KEY>`` (upper-cased, non-alphanumerics as ``_``), then at the files
-    ``<group>/<key>`` and ``<key>`` under ``$FLYTE_SECRETS_DIR`` (default ``~/.flyte/secrets``); one
-    trailing newline of a file is dropped. Raises :class:`SecretNotFoundError` listing every place,
-    and :class:`~flyte.errors.ValidationError` for a secret that is present but empty.
+    ``<group>/<key>`` and ``<key>`` under ``$FLYTE_SECRETS_DIR`` (default ``$FLYTE_HOME/secrets``, that
+    is ``~/.flyte/secrets`` when ``FLYTE_HOME`` is not set); one trailing newline of a file is
+    dropped. Raises :class:`SecretNotFoundError` listing every place, and
+    :class:`~flyte.errors.ValidationError` for a secret that is present but empty.
     """
     if isinstance(secret, str):
         secret = Secret(key=secret)

@@ -243,7 +243,7 @@ def _temporary_store(root: Path) -> Iterator[TemporaryStore]:
     from flyte import _initialize
 
     home = Path(root) / "flyte-local-store"
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)  # as flyte makes its home
     store = TemporaryStore(home=home, db=home / "local.db", raw_data=home / "data")
     names = ("FLYTE_HOME", "FLYTE_LOCAL_STORE", "FLYTE_RAW_DATA_PATH")
     saved = {k: os.environ.get(k) for k in names}
@@ -282,7 +282,7 @@ if pytest is not None:
         from flyte import _initialize
 
         home = tmp_path / "flyte-local-store"
-        home.mkdir(exist_ok=True)
+        home.mkdir(exist_ok=True, mode=0o700)  # as flyte makes its home
         db = home / "local.db"
         monkeypatch.setenv("FLYTE_HOME", str(home))
         monkeypatch.setenv("FLYTE_LOCAL_STORE", str(db))

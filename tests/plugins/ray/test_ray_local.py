@@ -60,8 +60,14 @@ def no_ray_left() -> None:
         pytest.fail("a test left Ray initialized")
 
 
+def _ray_sessions() -> set:
+    ray_tmp = os.path.join(os.environ["RAY_TMPDIR"], "ray")
+    return {n for n in os.listdir(ray_tmp) if n.startswith("session_")} if os.path.isdir(ray_tmp) else set()
+
+
 def test_fan_out_sized_by_resources_and_stopped_after():
     before = child_pids()
+    sessions = _ray_sessions()  # a `ray start` head of another module may have its own
     run = flyte.run(ray_tasks.fan_out, n=50)
     out = run.outputs()[0]
     assert out["sum"] == str(sum(i * i for i in range(50)))
@@ -74,6 +80,9 @@ def test_fan_out_sized_by_resources_and_stopped_after():
     assert out["address"] == out["gcs"]
     assert not ray.is_initialized()
     assert wait_no_new_children(before) == set(), "Ray processes outlived the run"
+    # Nor its session folder (logs, sockets) under Ray's temp dir.
+    left = _ray_sessions() - sessions
+    assert not left, f"Ray session folders left under $RAY_TMPDIR/ray: {sorted(left)}"
 
 
 def test_failure_and_timeout_still_stop_ray():

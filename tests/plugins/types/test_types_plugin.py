@@ -183,3 +183,15 @@ def test_flyte_io_dataframe_opens_as_pandas_or_arrow():
     as_pandas, as_arrow = flyte.run(open_both, d=wrapped).outputs()
     assert as_pandas["k"].dtype == np.int16 and as_pandas["name"].tolist() == ["a", "b", "c"]
     assert as_arrow.equals(table) or as_arrow.select(["k", "name"]).cast(table.schema).equals(table)
+
+
+def test_encoding_and_decoding_leave_no_scratch_folder(plugin_loaded, tmp_path, monkeypatch):
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the plugin stages its copies
+    _, arr = roundtrip(np.arange(12).reshape(3, 4), np.ndarray)
+    _, df = roundtrip(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), pd.DataFrame)
+    assert arr.sum() == 66 and list(df["b"]) == ["x", "y"]  # read whole before the copy went
+    assert sorted(p.name for p in scratch.iterdir()) == []

@@ -34,7 +34,8 @@ def _apply_environment(plan: Any) -> Any:
                         raise
                     _warn_missing_secret(secret, e)
                     continue
-                note_secret_values([values[secret.as_env_var]])  # masked in captured child output
+                name = f"{secret.group}/{secret.key}" if secret.group else secret.key
+                note_secret_values([values[secret.as_env_var]], name=name)  # masked in captured output and the store
     return set_environ(values)
 
 

@@ -197,17 +197,31 @@ def _user_facing(fn: Any, name: str) -> Any:
     return _Run(aio, name=name)
 
 
-def _summary(values: Dict[str, Any], limit: int = 2000) -> str:
+def _summary(values: Dict[str, Any], limit: int = 2000, what: str = "value") -> str:
     """The run's inputs or outputs for the record: a JSON object, always whole (never cut mid-way).
 
     JSON values (numbers, strings, lists, dicts of them) stay themselves, so ``flyte get runs -o
     json`` shows them as JSON; others are their repr. A value over 200 characters, and every
-    value once the object would pass ``limit``, is shortened from the middle.
+    value once the object would pass ``limit``, is shortened from the middle. A value holding a
+    resolved secret's value is withheld: the caller gets it in this process, the store never.
     """
+    from flyte._redact import secret_in
+
     out: Dict[str, Any] = {}
     used = 2
     for k, v in values.items():
-        item = _summary_value(v)
+        secret = secret_in(repr(v))
+        if secret is not None:
+            item: Any = f"<withheld: holds the value of secret {secret!r}>"
+            import warnings
+
+            warnings.warn(
+                f"{what} {k!r} holds the value of secret {secret!r}: the caller gets it, the local store shows it as withheld",
+                UserWarning,
+                stacklevel=2,
+            )
+        else:
+            item = _summary_value(v)
         size = len(json.dumps(item)) + len(json.dumps(k)) + 4
         if used + size > limit:
             item = "..."
@@ -303,6 +317,9 @@ class _Runner:
                 "NestedRun", "user", "flyte.run was called inside a running task; call the task directly instead"
             )
         cfg = get_config()
+        from flyte._engine.store._guard import private_home
+
+        private_home()  # owner-only, before the store or the raw data folder is written
         if self.log_level is not None:
             logging.getLogger("flyte").setLevel(self.log_level)
         run_name = self.name or generate_random_name(16)
@@ -361,7 +378,7 @@ class _Runner:
         kit_runs.run_started()
         try:
             if store is not None:
-                store.start_run(run_name, task.name, _summary(inputs_for_record))
+                store.start_run(run_name, task.name, _summary(inputs_for_record, what="input"))
             try:
                 with capture_logs(store, run_name):
                     result = await state.controller.submit(task, args, kwargs)
@@ -386,7 +403,7 @@ class _Runner:
                 values = tuple(result)
             outputs = ActionOutputs(names, values)
             if store is not None:
-                store.finish_run(run_name, "succeeded", outputs_summary=_summary(outputs.named_outputs))
+                store.finish_run(run_name, "succeeded", outputs_summary=_summary(outputs.named_outputs, what="output"))
             return Run(
                 name=run_name,
                 phase=ActionPhase.SUCCEEDED,

@@ -124,8 +124,36 @@ class RunState:
         digest = await hash_inputs(inputs, types, ignored)
         return f"{task.name}:{version}:{digest}"
 
+    def _cache_failed(self, e: BaseException) -> None:
+        """A store that fails turns the cache off for this run, with one warning: a store error
+        must never become a task's value (nor fail every call of a ``flyte.map``)."""
+        import warnings
+
+        from flyte._engine.store import StoreWarning
+
+        self._cache_broken = True
+        warnings.warn(f"the task cache is off for run {self.run_name}: {e}", StoreWarning, stacklevel=3)
+
+    def _cache_or_none(self) -> Any:
+        if getattr(self, "_cache_broken", False):
+            return None
+        try:
+            return self._cache()
+        except Exception as e:
+            self._cache_failed(e)
+            return None
+
     async def cache_lookup(self, key: str, output_types: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-        blob = self._cache().cache_get(key)
+        import sqlite3
+
+        db = self._cache_or_none()
+        if db is None:
+            return None
+        try:
+            blob = db.cache_get(key)
+        except (sqlite3.Error, OSError) as e:
+            self._cache_failed(e)
+            return None
         if blob is None:
             return None
         from flyteidl2.core import literals_pb2
@@ -139,8 +167,31 @@ class RunState:
     async def cache_store(self, key: str, task_name: str, outputs: Dict[str, Any], output_types: Dict[str, Any]) -> None:
         from flyte.types import TypeEngine
 
+        import sqlite3
+
+        from flyte._redact import secret_in
+
         lm = await TypeEngine.dict_to_literal_map(outputs, output_types)
-        self._cache().cache_put(key, lm.SerializeToString(deterministic=True), task_name)
+        blob = lm.SerializeToString(deterministic=True)
+        secret = secret_in(blob)
+        if secret is not None:
+            import warnings
+
+            # The caller has the value already; the store must never hold it.
+            warnings.warn(
+                f"the outputs of task {task_name} contain the value of secret {secret!r}: they are returned "
+                "but not cached",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
+        db = self._cache_or_none()
+        if db is None:
+            return
+        try:
+            db.cache_put(key, blob, task_name)
+        except (sqlite3.Error, OSError) as e:
+            self._cache_failed(e)
 
     def action_task_started(self) -> Optional[asyncio.Task]:
         """Note that the current asyncio task runs an action; returns it for ``action_task_ended``."""

@@ -141,6 +141,13 @@ class ErrorInfo:
     recoverable: bool = False
     details: Dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Error documents outlive the container: a resolved secret's value never goes in one.
+        from flyte._redact import redact
+
+        self.message = redact(self.message)
+        self.traceback = redact(self.traceback or "")
+
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
 

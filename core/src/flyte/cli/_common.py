@@ -90,6 +90,17 @@ def _fail(message: str, e: Optional[BaseException]) -> None:
     click.echo(f"Error: {message}", err=True)
 
 
+def warnings_as_one_line() -> None:
+    """On the command line a warning reads ``Warning: <message>``, one line, not Python's
+    two-line form quoting the source line that issued it."""
+    import warnings
+
+    def fmt(message: Any, category: Any, filename: str, lineno: int, line: Optional[str] = None) -> str:
+        return f"Warning: {_one_line(str(message))}\n"
+
+    warnings.formatwarning = fmt  # type: ignore[assignment]
+
+
 def run_cli(command: click.Command, args: Optional[Sequence[str]] = None, prog_name: str = "flyte") -> int:
     """Run a click command and return the process exit code, reporting errors in one line.
 

@@ -188,6 +188,9 @@ def flyte(verbose: int) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Entry point of the ``flyte`` console script."""
+    from flyte.cli._common import warnings_as_one_line
+
+    warnings_as_one_line()  # the console's process only: in-process callers keep their own format
     sys.exit(run_cli(flyte, argv))
 
 

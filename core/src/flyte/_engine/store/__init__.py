@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from flyte._engine.store._guard import CacheSigner, StoreWarning, check_integrity, open_error, prepare
 from flyte._engine.store._sqlite import retry_busy, write
 from flyte._engine.store._writer import BatchWriter, Pending
 from flyte._engine.store.records import (
@@ -37,6 +38,7 @@ from flyte._engine.store.records import (
     RUN_FINAL_STATUSES,
     ActionRecord,
     ErrorInfo,
+    LocalStoreError,
     LogRecord,
     RunNotFoundError,
     RunRecord,
@@ -56,9 +58,11 @@ __all__ = [
     "ActionRecord",
     "ErrorInfo",
     "LocalStore",
+    "LocalStoreError",
     "LogRecord",
     "RunNotFoundError",
     "RunRecord",
+    "StoreWarning",
 ]
 
 
@@ -86,17 +90,19 @@ class LocalStore:
 
             path = get_config().default_store_path()
         self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        prepare(self.path)  # owner-only folder and file; a warning for a store others can read
         self._log_seq: Dict[Tuple[str, str], int] = {}
         self._action_seq = 0
+        self._signer = CacheSigner(self.path)
         try:
             self._batches = BatchWriter(self.path)
         except sqlite3.DatabaseError as e:
-            raise ValidationError(
-                "local store",
-                str(self.path),
-                f"a readable SQLite database ({e}): move the file away or set FLYTE_LOCAL_STORE to another path",
-            ) from e
+            raise open_error(self.path, e) from None
+        try:
+            check_integrity(self._batches.connection(), self.path)
+        except BaseException:
+            self._batches.close()
+            raise
 
     def _conn(self) -> sqlite3.Connection:
         return self._batches.connection()
@@ -266,15 +272,19 @@ class LocalStore:
 
     # -- cache (synchronous) -----------------------------------------------------------------
     def cache_get(self, key: str) -> Optional[bytes]:
-        """The cached outputs stored under ``key``, or None."""
+        """The cached outputs stored under ``key``, or None (also for an entry whose signature does
+        not verify: it was changed outside flyte; a StoreWarning says so)."""
         row = retry_busy(lambda: self._conn().execute("SELECT value FROM cache WHERE key = ?", (key,)).fetchone())
-        return None if row is None else bytes(row[0])
+        if row is None:
+            return None
+        # An entry that does not verify is never handed on to be decoded (it could hold a pickle).
+        return self._signer.verify(key, bytes(row[0]))
 
     def cache_put(self, key: str, value: bytes, task_name: str) -> None:
         """Store outputs under ``key`` (replacing an older entry), committed before returning."""
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise ValidationError("value", value, "bytes (the serialized outputs)")
-        params = (key, task_name, sqlite3.Binary(bytes(value)), time.time())
+        params = (key, task_name, sqlite3.Binary(self._signer.sign(key, bytes(value))), time.time())
         write(
             self._conn(),
             lambda c: c.execute(

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+from flyte._redact import redact
 from flyte.errors import ValidationError
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "RUN_FINAL_STATUSES",
     "ActionRecord",
     "ErrorInfo",
+    "LocalStoreError",
     "LogRecord",
     "RunNotFoundError",
     "RunRecord",
@@ -179,12 +181,31 @@ class RunNotFoundError(ValidationError):
         self.args = (f"no run named {name!r} in {path}: list the recorded runs with `flyte get runs`",)
 
 
+class LocalStoreError(ValidationError):
+    """The local store cannot be used: the file is damaged, not a database, or cannot be written.
+
+    The message names the file and says what to do (move it aside, point ``FLYTE_HOME`` or
+    ``FLYTE_LOCAL_STORE`` elsewhere).
+    """
+
+    def __init__(self, path: Path, message: str):
+        super().__init__("local store", str(path), message)
+        self.path = path
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 # ------------------------------------------------------------------------------------------
 # Values on their way in and out
 # ------------------------------------------------------------------------------------------
 def clean(text: str) -> str:
-    """``text`` as SQLite can store it: a lone surrogate (an undecodable file name printed by a
-    task) would fail the whole write, so such characters become backslash escapes."""
+    """``text`` as SQLite can store it, with every resolved secret value masked (a secret never
+    reaches the store: logs, errors, tracebacks and summaries all pass here). A lone surrogate
+    (an undecodable file name printed by a task) would fail the whole write, so such characters
+    become backslash escapes."""
+    text = redact(text)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -196,9 +196,41 @@ def _start_single(config: RayJobConfig, resources: Any) -> RayRuntime:
         # (use FLYTE_RAY_ADDRESS=auto to run on that one).
         ray.init(address="local", runtime_env=config.runtime_env, **node_size(resources).init_kwargs())
     except BaseException:
+        session = _session_dir(ray)
         ray.shutdown()  # nothing may outlive a failed start either
+        _remove_session(session)
         raise
-    return RayRuntime({"ray_address": _gcs_address(ray), "ray_local_nodes": "single"})
+    session = _session_dir(ray)
+    return RayRuntime({"ray_address": _gcs_address(ray), "ray_local_nodes": "single"}, lambda: _remove_session(session))
+
+
+def _session_dir(ray: Any) -> Optional[str]:
+    """The folder of the Ray instance this process started (``/tmp/ray/session_*``)."""
+    try:
+        node = ray._private.worker._global_node
+        return None if node is None else str(node.get_session_dir_path())
+    except Exception:  # another Ray layout: the folder is then left to Ray
+        return None
+
+
+def _remove_session(session: Optional[str]) -> None:
+    """Remove the session folder of a Ray we started and stopped (``FLYTE_RAY_KEEP_SESSION=1``
+    keeps it, with Ray's logs), and its ``session_latest`` link when it points there."""
+    import os
+    import shutil
+
+    if not session or os.environ.get("FLYTE_RAY_KEEP_SESSION") == "1":
+        return
+    name = os.path.basename(session.rstrip("/"))
+    if not name.startswith("session_") or not os.path.isdir(session):
+        return
+    shutil.rmtree(session, ignore_errors=True)
+    latest = os.path.join(os.path.dirname(session), "session_latest")
+    try:
+        if os.path.islink(latest) and os.path.realpath(latest) == os.path.realpath(session):
+            os.unlink(latest)
+    except OSError:
+        pass
 
 
 def _start_nodes(config: RayJobConfig, resources: Any) -> RayRuntime:

@@ -1,17 +1,28 @@
-"""Moving files between this process and the run's storage (local paths or fsspec URIs)."""
+"""Moving files between this process and the run's storage (local paths or fsspec URIs).
+
+Every local copy lives in a scratch folder that is removed as soon as the value is written
+out or read in: the data never outlives the conversion that staged it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import AsyncIterator, Iterator, Optional
 
 from flyte import storage
 
 
-def new_local_dir() -> Path:
-    """A fresh local scratch directory for staging one value."""
-    return Path(tempfile.mkdtemp(prefix="flyte-types-"))
+@contextlib.contextmanager
+def scratch_dir() -> Iterator[Path]:
+    """A fresh local folder for staging one value, removed (with what it holds) on exit."""
+    path = Path(tempfile.mkdtemp(prefix="flyte-types-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 async def upload(local: Path, uri: Optional[str] = None) -> str:
@@ -19,7 +30,10 @@ async def upload(local: Path, uri: Optional[str] = None) -> str:
     return await storage.put(str(local), to_path=uri, recursive=local.is_dir())
 
 
-async def download(uri: str, recursive: bool = False) -> Path:
-    """Copy ``uri`` (a file, or a directory with ``recursive``) to a fresh local path."""
-    target = new_local_dir() / (Path(uri.rstrip("/")).name or "data")
-    return Path(await storage.get(uri, str(target), recursive=recursive))
+@contextlib.asynccontextmanager
+async def downloaded(uri: str, recursive: bool = False) -> AsyncIterator[Path]:
+    """A local copy of ``uri`` (a file, or a directory with ``recursive``), removed on exit:
+    read it fully inside the block."""
+    with scratch_dir() as folder:
+        target = folder / (Path(uri.rstrip("/")).name or "data")
+        yield Path(await storage.get(uri, str(target), recursive=recursive))

@@ -7,7 +7,7 @@ from typing import Any, Type
 import numpy as np
 from flyte.types import TypeTransformer, TypeTransformerFailedError
 
-from flyteplugins.types._files import download, new_local_dir, upload
+from flyteplugins.types._files import downloaded, scratch_dir, upload
 
 NPY_FORMAT = "npy"
 
@@ -49,9 +49,10 @@ class NumpyArrayTransformer(TypeTransformer[np.ndarray]):
                 "Python objects and cannot be stored without pickle; convert it to a numeric, bool, string or "
                 "datetime dtype"
             )
-        local = new_local_dir() / "array.npy"
-        np.save(local, python_val, allow_pickle=False)
-        uri = await upload(local)
+        with scratch_dir() as folder:
+            local = folder / "array.npy"
+            np.save(local, python_val, allow_pickle=False)
+            uri = await upload(local)
         blob_type = types_pb2.BlobType(format=NPY_FORMAT, dimensionality=types_pb2.BlobType.BlobDimensionality.SINGLE)
         return literals_pb2.Literal(
             scalar=literals_pb2.Scalar(blob=literals_pb2.Blob(uri=uri, metadata=literals_pb2.BlobMetadata(type=blob_type)))
@@ -62,13 +63,13 @@ class NumpyArrayTransformer(TypeTransformer[np.ndarray]):
             raise TypeTransformerFailedError(
                 f"numpy.ndarray transformer: expected a blob literal holding a .npy file, got {lv.WhichOneof('value')}"
             )
-        local = await download(lv.scalar.blob.uri)
-        try:
-            return np.load(local, allow_pickle=False)
-        except ValueError as e:
-            raise TypeTransformerFailedError(
-                f"numpy.ndarray transformer: {lv.scalar.blob.uri} is not a .npy file without pickled objects: {e}"
-            ) from e
+        async with downloaded(lv.scalar.blob.uri) as local:
+            try:
+                return np.load(local, allow_pickle=False)  # read whole: the copy goes at the block's end
+            except ValueError as e:
+                raise TypeTransformerFailedError(
+                    f"numpy.ndarray transformer: {lv.scalar.blob.uri} is not a .npy file without pickled objects: {e}"
+                ) from e
 
     def guess_python_type(self, literal_type: Any) -> Type[np.ndarray]:
         if literal_type.HasField("blob") and literal_type.blob.format == NPY_FORMAT:

@@ -17,7 +17,7 @@ from flyte.io import PARQUET, DataFrame
 from flyte.io.extend import DataFrameDecoder, DataFrameEncoder
 from flyte.types import TypeTransformerFailedError
 
-from flyteplugins.types._files import download, new_local_dir, upload
+from flyteplugins.types._files import downloaded, scratch_dir, upload
 
 FILE_NAME = "00000"
 
@@ -44,21 +44,23 @@ async def _write(df: DataFrame, structured_dataset_type: Any) -> Any:
     from flyteidl2.core import literals_pb2, types_pb2
 
     table = _to_table(df.val)
-    local_dir = new_local_dir() / "dataset"
-    local_dir.mkdir()
-    pq.write_table(table, local_dir / FILE_NAME)
-    uri = await upload(local_dir, df.uri)
+    with scratch_dir() as folder:
+        local_dir = folder / "dataset"
+        local_dir.mkdir()
+        pq.write_table(table, local_dir / FILE_NAME)
+        uri = await upload(local_dir, df.uri)
     sd_type = types_pb2.StructuredDatasetType(columns=structured_dataset_type.columns, format=PARQUET)
     return literals_pb2.StructuredDataset(uri=uri, metadata=literals_pb2.StructuredDatasetMetadata(structured_dataset_type=sd_type))
 
 
 async def _read(flyte_value: Any, current_task_metadata: Any) -> pa.Table:
-    local = await download(flyte_value.uri, recursive=True)
     columns = _columns(current_task_metadata)
-    try:
-        return pq.read_table(local, columns=columns)
-    except (pa.ArrowInvalid, KeyError) as e:
-        raise TypeTransformerFailedError(f"cannot read parquet dataset {flyte_value.uri} (columns {columns}): {e}") from e
+    async with downloaded(flyte_value.uri, recursive=True) as local:
+        try:
+            # Read whole (no memory map): the local copy is removed when the block ends.
+            return pq.read_table(local, columns=columns, memory_map=False)
+        except (pa.ArrowInvalid, KeyError) as e:
+            raise TypeTransformerFailedError(f"cannot read parquet dataset {flyte_value.uri} (columns {columns}): {e}") from e
 
 
 class PandasToParquetEncoder(DataFrameEncoder[pd.DataFrame]):
