@@ -85,7 +85,7 @@ def prog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder.mkdir()
     path = folder / "prog.py"
     path.write_text(textwrap.dedent(PROGRAM))
-    (folder / "home").mkdir()
+    (folder / "home").mkdir(mode=0o700)  # owner-only, as flyte makes it: no permission warning
     return path
 
 
