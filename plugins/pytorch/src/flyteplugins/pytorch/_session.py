@@ -268,10 +268,14 @@ class ElasticSession(EngineSession):
                     failures[int(rank)] = failure
                 if doc.get("error"):
                     agent_errors.append(f"node {name[7:-5]}: {doc['error']}")
-        ranks = sorted(failures) or sorted(exceptions)
+        ranks = sorted(set(failures) | set(exceptions))
+        # Ranks the agent stopped because another failed (SIGTERM, no exception of their own)
+        # go last, on one line: the failing rank is the news.
+        stopped = [r for r in ranks if r not in exceptions and failures.get(r, {}).get("exitcode") == -15]
+        primary = [r for r in ranks if r not in stopped] or stopped
         parts: List[str] = []
         code = "RankFailed"
-        for rank in ranks:
+        for rank in primary:
             what = []
             failure = failures.get(rank)
             if failure is not None:
@@ -283,6 +287,9 @@ class ElasticSession(EngineSession):
             lines = list(self._rank_lines.get(rank, ()))[-10:]
             tail = "\n".join(f"    | {line}" for line in lines) or "    | (no output)"
             parts.append(f"rank {rank} failed ({', '.join(what) or 'no exit code'}); its last log lines:\n{tail}")
+        others = [r for r in stopped if r not in primary]
+        if others:
+            parts.append(f"rank(s) {', '.join(map(str, others))} stopped by the elastic agent after that failure")
         if not parts:
             detail = "; ".join(agent_errors) or f"the elastic agents exited with {codes}"
             tail = "\n".join(f"    | {line}" for line in self._agent_lines) or "    | (no output)"
