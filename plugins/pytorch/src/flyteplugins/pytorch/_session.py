@@ -202,6 +202,7 @@ class ElasticSession(EngineSession):
         # As torchrun: one thread per rank unless told otherwise, so ranks do not oversubscribe.
         if "OMP_NUM_THREADS" not in os.environ and self.plan.nproc_per_node > 1:
             env["OMP_NUM_THREADS"] = "1"
+        env["FLYTE_TORCH_TARGET"] = self.plan.target  # where the ranks know they run
         if node_rank is not None:
             env["FLYTE_TORCH_NODE_RANK"] = str(node_rank)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
