@@ -2,7 +2,7 @@
 
 Runs as real ranks here (torch's elastic agent starts them), and unchanged in one Kubernetes pod::
 
-    flyte run examples/torch_all_reduce.py all_reduce --scale 1.0      # -> 3.0 (1 + 2)
+    flyte run examples/torch_all_reduce.py all_reduce --scale 1.0     # -> 3.0 (1 + 2)
     flyte deploy --dry-run --all --output manifests/ examples/torch_all_reduce.py   # a plain pod
 """
 

@@ -89,7 +89,7 @@ async def nodes() -> Dict[str, str]:
 @joining.task
 def join() -> Dict[str, str]:
     total, world, groups = _all_reduce(1.0)
-    print(f"joined: world {int(world)} group ranks {int(groups)} node {os.environ.get('FLYTE_TORCH_NODE_RANK')}")
+    print(f"joined: target {os.environ['FLYTE_TORCH_TARGET']} world {int(world)} group ranks {int(groups)}", flush=True)
     return {**_env(), "total": str(total), "world": str(world), "group_rank_sum": str(groups)}
 
 

@@ -8,7 +8,7 @@ task's function as ranks rather than in this process:
 * it starts each node's agent (:mod:`flyteplugins.pytorch._agent`) with the kit's
   ``start_child`` (they die with this process, even by SIGKILL), passes their output, prefixed by
   rank, to the task's log, and keeps each rank's last lines;
-* rank 0's return value is the task's output; a failing rank fails the task with
+* rank 0's return value is the task's output (a node that joined a job returns its first rank's); a failing rank fails the task with
   :class:`RankFailedError` naming the rank, its exit code or exception and its last log lines.
 
 ``stop`` (the engine's ``post``, also after a failure, timeout or Ctrl-C) stops the agents and
@@ -163,7 +163,7 @@ class ElasticSession(EngineSession):
                 "the top level of an importable module (define the task in a .py file, not interactively)",
             )
         self._dir = tempfile.mkdtemp(prefix="flyte-torch-")
-        for sub in ("errors", "logs"):
+        for sub in ("errors", "logs", "results"):
             os.mkdir(os.path.join(self._dir, sub))
         inputs = os.path.join(self._dir, "inputs.pkl")
         with open(inputs, "wb") as f:
@@ -174,7 +174,7 @@ class ElasticSession(EngineSession):
             "module": location.name,
             "root": str(location.root),
             "inputs": inputs,
-            "result": os.path.join(self._dir, "result.pkl"),
+            "results": os.path.join(self._dir, "results"),
             "errors": os.path.join(self._dir, "errors"),
             "logs": os.path.join(self._dir, "logs"),
             "launch": {
@@ -247,10 +247,13 @@ class ElasticSession(EngineSession):
             agent.stop(timeout=2.0)  # exited: reaps it, stops strays of its group, waits for its last lines
         self._drain()
         codes = [a.returncode for a in self._agents]
-        result = os.path.join(self._dir, "result.pkl")
-        if all(c == 0 for c in codes) and os.path.exists(result):
-            with open(result, "rb") as f:
-                return pickle.load(f)  # written by our own rank 0 (decision 17)
+        results = os.path.join(self._dir, "results")
+        written = sorted((int(n[5:-4]), n) for n in os.listdir(results) if n.startswith("rank-") and n.endswith(".pkl"))
+        if all(c == 0 for c in codes) and written:
+            # The lowest rank here: rank 0 when it runs in this process (written by our own ranks,
+            # decision 17).
+            with open(os.path.join(results, written[0][1]), "rb") as f:
+                return pickle.load(f)
         raise self._failure(task, codes)
 
     def _failure(self, task: Any, codes: List[Optional[int]]) -> RankFailedError:

@@ -4,7 +4,7 @@ Started by torch's elastic agent (:mod:`flyteplugins.pytorch._agent`) with ``RAN
 ``LOCAL_RANK``, ``WORLD_SIZE``, ``GROUP_RANK``, ``MASTER_ADDR`` / ``MASTER_PORT`` set. It imports
 the task's module as the task process did, loads the inputs the task process wrote (pickled by
 our own process tree, decision 17 of ``docs/ARCHITECTURE.md``), calls the task's function (an
-``async`` one on a fresh event loop), and rank 0 writes the return value. A failing rank writes
+``async`` one on a fresh event loop), and each node's local rank 0 writes its return value. A failing rank writes
 its exception as JSON, for the task's error message, and exits 1.
 """
 
@@ -81,8 +81,10 @@ def main(spec_path: str) -> int:
             result = asyncio.run(func(**kwargs))
         else:
             result = func(**kwargs)
-        if rank == 0:
-            _write(spec["result"], pickle.dumps(result))
+        # Every node's first rank writes its value; the task returns the lowest rank's (rank 0's
+        # where this process runs it; a node that joined a job returns its own first rank's).
+        if int(os.environ.get("LOCAL_RANK", "0")) == 0:
+            _write(os.path.join(spec["results"], f"rank-{rank}.pkl"), pickle.dumps(result))
         return 0
     except BaseException as e:  # every failure of the body is reported, SystemExit included
         report = {
