@@ -39,6 +39,7 @@ __all__ = [
     "RankFailedError",
     "TorchNotInstalledError",
     "TorchRendezvousUnreachableError",
+    "check_torch",
     "require_torch",
 ]
 
@@ -48,6 +49,19 @@ _LAST_LINES = 20
 
 class TorchNotInstalledError(MissingModuleError):
     """torch is not importable where a PyTorch task runs."""
+
+
+def check_torch() -> None:
+    """Raise :class:`TorchNotInstalledError` unless ``torch`` can be imported, without importing it
+    (the ranks import it; this process need not pay for it)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        require_torch()
 
 
 class RankFailedError(RuntimeUserError):

@@ -44,6 +44,7 @@ from flyteplugins.pytorch._session import (
     RankFailedError,
     TorchNotInstalledError,
     TorchRendezvousUnreachableError,
+    check_torch,
     require_torch,
 )
 from flyteplugins.pytorch.config import (
@@ -251,6 +252,7 @@ class TorchFunctionTask(SessionTaskTemplate):
             except Exception as e:
                 reason = getattr(e, "reason", str(e))
                 raise TorchRendezvousUnreachableError(endpoint, reason, hint=_ENDPOINT_HINT) from e
+            check_torch()
             return ElasticSession(plan)
         if kind == "local":
             self._check_devices()
@@ -258,7 +260,7 @@ class TorchFunctionTask(SessionTaskTemplate):
                 store, port = _host_store()
                 plan.rdzv_endpoint = f"127.0.0.1:{port}"
                 return ElasticSession(plan, store=store)
-        require_torch()
+        check_torch()
         return ElasticSession(plan)
 
     def custom_config(self, sctx: SerializationContext) -> Dict[str, Any]:
