@@ -199,3 +199,24 @@ def test_operator_environment_is_the_in_job_target(monkeypatch):
         "job-worker-0:23456", 2, 4, 3, 5, 1)
     assert "is_host" not in plan.rdzv_configs  # the operator's worker-0 hosts the store
     assert set(IN_JOB_ENV_VARS) >= {"PET_RDZV_ENDPOINT", "MASTER_ADDR"}
+
+
+def test_launch_settings_reach_the_agent():
+    cfg = Elastic(nnodes=1, nproc_per_node=3, max_restarts=2, monitor_interval=7,
+                  rdzv_configs={"timeout": 30, "join_timeout": 40})
+    plan = launch_plan(cfg, "t", "local", None, "t")
+    assert (plan.nproc_per_node, plan.max_restarts, plan.monitor_interval) == (3, 2, 7)
+    assert plan.rdzv_configs == {"timeout": 30, "join_timeout": 40} and plan.rdzv_endpoint == "127.0.0.1:0"
+
+
+def test_torch_missing_is_a_clear_error(monkeypatch):
+    import sys
+
+    from flyteplugins.pytorch._session import check_torch
+    from flyteplugins.pytorch.task import TorchNotInstalledError
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # what an environment without torch shows importlib
+    with pytest.raises(TorchNotInstalledError) as info:
+        check_torch()
+    assert "torch" in str(info.value) and "pip install" in str(info.value) and "whl/cpu" in str(info.value)
+    assert isinstance(info.value, ImportError)
