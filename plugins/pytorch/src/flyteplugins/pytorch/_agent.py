@@ -1,4 +1,4 @@
-"""One node of a PyTorch task: ``python -m flyteplugins.pytorch._agent SPEC NODE``.
+"""One node of a PyTorch task: ``python .../flyteplugins/pytorch/_agent.py SPEC NODE``.
 
 Runs torch's elastic agent as a library (``torch.distributed.launcher.api.elastic_launch``, what
 ``torchrun`` runs) with the launch settings the task process wrote, starting
@@ -14,6 +14,11 @@ import json
 import os
 import sys
 from typing import Any, Dict
+
+# Started as a script (by path, so that the agent imports neither flyte nor this package: it
+# only needs torch): its folder must not shadow top-level modules of the same names.
+if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
+    sys.path.pop(0)
 
 
 def _report(spec: Dict[str, Any], node: str, report: Dict[str, Any]) -> None:

@@ -43,6 +43,8 @@ __all__ = [
     "require_torch",
 ]
 
+# The agent runs as a script: it needs torch only, not flyte (whose import would delay the ranks).
+_AGENT_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_agent.py")
 _RANK_LINE = re.compile(r"^\[rank(\d+)\]:(.*)$")
 _LAST_LINES = 20
 
@@ -228,7 +230,7 @@ class ElasticSession(EngineSession):
             root = json.load(f)["root"]
         try:
             for i in range(self.plan.nodes):
-                argv = [sys.executable, "-u", "-m", "flyteplugins.pytorch._agent", spec_path, str(i)]
+                argv = [sys.executable, "-u", _AGENT_SCRIPT, spec_path, str(i)]
                 agent = await asyncio.to_thread(
                     start_child,
                     f"torch elastic agent of task {task.name} (node {i})",
