@@ -78,7 +78,7 @@ class TorchRendezvousUnreachableError(ClusterUnreachableError):
         super().__init__(address, reason, hint=hint, code="TorchRendezvousUnreachable")
         where = f" (set by {hint})" if hint else ""
         self.args = (
-            f"cannot reach the c10d rendezvous at {address}: {reason}. Check the endpoint{where} and that a "
+            f"cannot reach the c10d rendezvous at {address} ({reason}). Check the endpoint{where} and that a "
             "c10d store serves it (python -m flyteplugins.pytorch.rendezvous --port PORT on one machine)",
         )
 

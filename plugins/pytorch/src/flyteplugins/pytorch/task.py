@@ -73,7 +73,7 @@ IN_JOB_ENV_VARS: Tuple[str, ...] = ("PET_RDZV_ENDPOINT", "PET_NNODES", "MASTER_A
 """Set by the training operator in the pods of a ``PyTorchJob``: the task is a node of that job."""
 
 _ENDPOINT_FORMS = "a c10d rendezvous endpoint 'host:port'"
-_ENDPOINT_HINT = f"{RDZV_ENDPOINT_ENV_VAR} (or address in the config file's torch: section)"
+_ENDPOINT_HINT = f"{RDZV_ENDPOINT_ENV_VAR}, or address in the config file's torch: section"
 PROBE_TIMEOUT_S = 5.0
 
 
