@@ -13,7 +13,7 @@ import yaml
 import flyte
 from flyte.extend import TaskPluginRegistry, container_command
 from flyteplugins.pytorch import Elastic, RunPolicy
-from flyteplugins.pytorch.k8s import pytorch_job, pytorch_job_for_task
+from flyteplugins.pytorch.k8s import pytorch_job
 from tests.conftest import REPO, subprocess_env
 from tests.crd_validation import CRDValidationError, validate_custom_resource
 
