@@ -27,7 +27,17 @@ PINNED = {
     "flyteplugins.types": set(),
     # Skeletons: nothing public until their task types exist.
     "flyteplugins.spark": set(),
-    "flyteplugins.pytorch": set(),
+    "flyteplugins.pytorch": {"Elastic", "RunPolicy"},
+    "flyteplugins.pytorch.task": {
+        "IN_JOB_ENV_VARS",
+        "Elastic",
+        "RankFailedError",
+        "RunPolicy",
+        "TorchFunctionTask",
+        "TorchNotInstalledError",
+        "TorchRendezvousUnreachableError",
+        "launch_plan",
+    },
     "flyteplugins.app": set(),
 }
 
@@ -35,6 +45,8 @@ PINNED = {
 PUBLISHED = {
     "flyteplugins.ray": {"AutoscalerOptionsConfig", "HeadNodeConfig", "RayJobConfig", "WorkerNodeConfig"},
     "flyteplugins.ray.task": {"AutoscalerOptionsConfig", "HeadNodeConfig", "RayFunctionTask", "RayJobConfig", "WorkerNodeConfig"},
+    "flyteplugins.pytorch": {"Elastic"},
+    "flyteplugins.pytorch.task": {"Elastic", "RunPolicy", "TorchFunctionTask"},
 }
 
 HEAVY = ("ray", "pyspark", "torch", "fastapi", "uvicorn", "numpy", "pandas", "pyarrow")
@@ -72,6 +84,12 @@ def test_the_published_paths_and_names_are_the_same_objects():
 
     for name in PUBLISHED["flyteplugins.ray"]:
         assert getattr(flyteplugins.ray.task, name) is getattr(flyteplugins.ray, name)
+
+    import flyteplugins.pytorch
+    import flyteplugins.pytorch.task
+
+    for name in ("Elastic", "RunPolicy"):
+        assert getattr(flyteplugins.pytorch.task, name) is getattr(flyteplugins.pytorch, name)
 
 
 def test_importing_the_plugin_packages_imports_no_engine():

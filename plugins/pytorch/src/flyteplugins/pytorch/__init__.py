@@ -1,15 +1,23 @@
-"""PyTorch distributed task type: torch elastic locally, a rendezvous endpoint, or a Kubeflow PyTorchJob."""
+"""flyte-plugin-pytorch: torch-distributed ranks on this machine, across machines, or as a Kubeflow PyTorchJob.
 
-__all__: list[str] = []
+Give a ``TaskEnvironment`` an :class:`Elastic` config and write an ordinary torch-distributed
+function::
 
-try:
-    from flyte.extend import require_core as _require_core
-except ImportError as e:  # the published flyte SDK has no require_core: name both distributions
-    raise ImportError(
-        "flyte-plugin-pytorch needs flyte-sdk-core>=0.1,<0.2, but the 'flyte' it imported is another distribution "
-        "(the published 'flyte' SDK?); install this project's core: "
-        "pip uninstall -y flyte && pip install ./core (this project's checkout)"
-    ) from e
+    import flyte
+    from flyteplugins.pytorch import Elastic
 
-# Nothing here is used yet but the package itself: check at its import.
-_require_core("flyte-plugin-pytorch", ">=0.1,<0.2", package="flyteplugins.pytorch")
+    env = flyte.TaskEnvironment(name="ddp", plugin_config=Elastic(nnodes=1, nproc_per_node=2))
+
+    @env.task
+    def train(steps: int) -> float:
+        import torch.distributed as dist
+        dist.init_process_group("gloo")
+        ...
+
+Only the configuration is imported here (pure data); ``torch`` itself is imported when a PyTorch
+task first runs.
+"""
+
+from flyteplugins.pytorch.config import Elastic, RunPolicy
+
+__all__ = ["Elastic", "RunPolicy"]
