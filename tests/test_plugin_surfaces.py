@@ -25,10 +25,10 @@ PINNED = {
         "target_address",
     },
     "flyteplugins.types": set(),
+    "flyteplugins.app": {"FastAPIAppEnvironment"},
     # Skeletons: nothing public until their task types exist.
     "flyteplugins.spark": set(),
     "flyteplugins.pytorch": set(),
-    "flyteplugins.app": set(),
 }
 
 # Names the published plugins export from these module paths; ours must answer them too.
