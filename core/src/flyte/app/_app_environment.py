@@ -279,6 +279,7 @@ class AppEnvironment(Environment):
             raise ValidationError("clone_with", unknown, f"fields of {type(self).__name__}: {', '.join(sorted(allowed))}")
         clone = replace(self, name=name, **kwargs)
         clone._server, clone._on_startup, clone._on_shutdown = self._server, self._on_startup, self._on_shutdown
+        clone._source_file, clone._source_module = self._source_file, self._source_module  # not the caller's
         return clone
 
     def _app_parameters(self, overrides: Optional[Mapping[str, Any]] = None) -> Dict[str, Optional[str]]:
