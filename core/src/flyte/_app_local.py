@@ -130,6 +130,12 @@ class LocalAppServer:
         self.requested_port = port
         self.port = port
         self._stopping = False
+        self.on_bound: Optional[Callable[[int], None]] = None
+        """Called with the port once it is known, before the server runs (the engine records the URL)."""
+
+    def _bound(self) -> None:
+        if self.on_bound is not None:
+            self.on_bound(self.port)
 
     @property
     def owner(self) -> str:
@@ -248,6 +254,7 @@ class ThreadAppServer(LocalAppServer):
             self.port = self.sock.getsockname()[1]
         else:
             self.port = free_port_for(self.host, self.requested_port, self.owner)
+        self._bound()
         if self.env:
             from flyte._engine.environ import set_environ
 
@@ -361,6 +368,7 @@ class CommandAppServer(LocalAppServer):
         from flyte._kit.children import start_child
 
         self.port = free_port_for(self.host, self.requested_port, self.owner)
+        self._bound()
         env = {**os.environ, **self.env, "PORT": str(self.port)}
         on_line = (lambda line: print(f"[{self.name}] {line}", file=sys.stderr, flush=True)) if self.echo else None
         self.child = start_child(self.owner, self.argv, env=env, on_line=on_line)

@@ -173,12 +173,17 @@ class LocalApp:
         with self._lock:
             if self._server is not None and self._server.running():
                 return
-            self._reported = None
-            self._server = self._serve._new_server(self._env)
-            self._server.start()
             from flyte.app._endpoints import set_local_endpoint
 
-            set_local_endpoint(self.name, self.endpoint)
+            self._reported = None
+            self._server = self._serve._new_server(self._env)
+            # Recorded before the server runs, so its own code reads its endpoint / port.
+            self._server.on_bound = lambda port: set_local_endpoint(self.name, f"http://{self._serve.host}:{port}")
+            try:
+                self._server.start()
+            except BaseException:
+                set_local_endpoint(self.name, None)
+                raise
             with _active_lock:
                 _active[id(self)] = self
 
