@@ -274,6 +274,10 @@ class ThreadAppServer(LocalAppServer):
         except asyncio.CancelledError:
             if not self._stopping:
                 self._failure = "was cancelled"
+        except SystemExit as e:  # a server that exits as if it owned the process (uvicorn on a failed start-up)
+            if not self._stopping:
+                when = "stopped during start-up" if not self._answered() else "exited"
+                self._failure = f"{when} (exit code {e.code})"
         except BaseException as e:  # a crash of the user's server: reported, not raised on a thread
             if not self._stopping:
                 self._failure = f"failed: {type(e).__name__}: {redact(str(e))}"
