@@ -232,3 +232,15 @@ def test_deactivate_without_wait_stops_soon(env_app, no_leaked_processes):
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not pid_alive(pid)
+
+
+def test_the_bound_socket_says_tcp_so_connections_get_nodelay():
+    # asyncio sets TCP_NODELAY on accepted sockets only when the listening socket's proto is TCP;
+    # without it every response written in two parts waits for the client's delayed ACK.
+    from flyte._app_local import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
