@@ -15,7 +15,7 @@ import flyte.app
 from flyte.app import AppEnvironment, Domain, Link, Parameter, Port, Scaling, Timeouts
 from flyte.errors import FlyteError, TypeValidationError, ValidationError
 
-FEW = settings(max_examples=50, deadline=None)
+FEW = settings(max_examples=50, deadline=None, database=None)  # no .hypothesis/ folder left in the tree
 
 
 # -- names ----------------------------------------------------------------------------------------

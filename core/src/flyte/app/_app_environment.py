@@ -213,6 +213,10 @@ class AppEnvironment(Environment):
         )
 
     def container_args(self, serialize_context: Optional["SerializationContext"] = None) -> List[str]:
+        """The app's ``args`` as a list (the published name; :meth:`args_list` is the same)."""
+        return self.args_list()
+
+    def args_list(self) -> List[str]:
         """The app's ``args`` as a list."""
         if self.args is None:
             return []
@@ -263,7 +267,7 @@ class AppEnvironment(Environment):
                 self.name, host, port, self._server, parameters=parameters, env=env,
                 on_startup=self._on_startup, on_shutdown=self._on_shutdown,
             )
-        argv = self.command_list() or self.container_args()
+        argv = self.command_list() or self.args_list()
         if argv:
             return CommandAppServer(self.name, host, port, argv, env=env, echo=echo)
         raise ValidationError(

@@ -101,7 +101,7 @@ def _pod_template(env: "AppEnvironment", sctx: "SerializationContext", settings:
     owner = _owner(env)
     template = env.pod_template if isinstance(env.pod_template, PodTemplate) else None
     command = env.command_list()
-    args = env.container_args()
+    args = env.args_list()
     if command is None and not args:
         args = env.serve_command(sctx)
     pod = replica_pod_template(
