@@ -135,6 +135,7 @@ def test_a_secret_value_never_reaches_a_manifest(monkeypatch):
 
 
 def test_deploy_dry_run_writes_apps_beside_tasks(isolated_flyte_home, tmp_path):
+    pytest.importorskip("flyteplugins.app", reason="the example is a FastAPI app: it needs the app plugin")
     out = tmp_path / "out"
     res = subprocess.run(
         [FLYTE, "deploy", "--dry-run", "--all", "--output", str(out), "examples/app_predict.py"],

@@ -185,6 +185,7 @@ def test_a_task_environment_depends_on_an_app():
 
 # -- the extras resolver --------------------------------------------------------------------------
 def test_extras_resolves_the_app_plugin_through_its_entry_point():
+    pytest.importorskip("flyteplugins.app", reason="core tested alone: the app plugin is not installed")
     from flyte.app.extras import FastAPIAppEnvironment
     from flyteplugins.app import FastAPIAppEnvironment as Direct
 
@@ -221,7 +222,10 @@ def test_import_flyte_and_flyte_app_stay_light():
         "flyte.serve, flyte.with_servecontext, flyte.AppHandle\n"
         "heavy = [m for m in ('fastapi', 'uvicorn', 'starlette', 'httpx') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
-        "import flyteplugins.app\n"
+        "try:\n"
+        "    import flyteplugins.app\n"
+        "except ImportError:\n"
+        "    sys.exit(0)  # core tested alone\n"
         "heavy = [m for m in ('fastapi', 'uvicorn') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
