@@ -244,3 +244,12 @@ def test_the_bound_socket_says_tcp_so_connections_get_nodelay():
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_serving_leaves_the_root_logger_alone(function_app):
+    # A handler on the root logger would silence logging's last resort (flyte's warnings) afterwards.
+    env, _ = function_app
+    before = list(logging.getLogger().handlers)
+    with flyte.with_servecontext(mode="local", health_check_path="/").serve(env).ephemeral_ctx_sync():
+        pass
+    assert logging.getLogger().handlers == before

@@ -7,8 +7,9 @@ the server is gone and its port is closed.
 
 * :class:`ThreadAppServer` runs an async server on a thread of this process, on its own event
   loop (so an app defined in ``__main__`` works). The app's ``on_startup`` / ``on_shutdown``
-  hooks run on that loop around :meth:`~ThreadAppServer.serve`. Log records emitted on the
-  thread are kept (secret values masked) for the error shown when the server dies at start-up.
+  hooks run on that loop around :meth:`~ThreadAppServer.serve`. Records of the server's loggers
+  emitted on the thread, and a crash's traceback, are kept (secret values masked) for the error
+  shown when the server dies at start-up.
   :class:`FunctionAppServer` serves an ``@env.server`` function this way; the app plugin's
   uvicorn server is another subclass (``flyte.extend.ThreadAppServer``).
 * :class:`CommandAppServer` runs an app's ``command`` as a child process through the plugin kit
@@ -165,7 +166,7 @@ class LocalAppServer:
 
 
 class _ThreadLogs(logging.Handler):
-    """One handler, on the root logger and on the loggers servers name, that keeps each server's
+    """One handler, on the loggers servers name (``log_names``), that keeps each server's
     records: those emitted on its thread."""
 
     def __init__(self) -> None:
@@ -185,7 +186,9 @@ class _ThreadLogs(logging.Handler):
             server._lines.append(redact(line))
 
     def attach(self, names: Sequence[str]) -> None:
-        for name in ("", *names):
+        # Not on the root logger: a handler there would silence logging's last-resort output
+        # (flyte's own warnings) for the rest of the process.
+        for name in names:
             target = logging.getLogger(name)
             if self not in target.handlers:
                 target.addHandler(self)
@@ -200,7 +203,8 @@ class ThreadAppServer(LocalAppServer):
     With ``prebind`` the socket is bound by :meth:`start` (``self.sock``) and :meth:`serve` hands
     it to the server, so the port is known at once and nobody can take it meanwhile; without, the
     port is checked free (``0``: a free one picked) and :meth:`serve` binds it itself.
-    ``log_names`` are loggers that do not propagate to the root logger whose records to keep.
+    ``log_names`` are the loggers whose records emitted on the server's thread are kept for
+    its start-up error (a crash's traceback is kept in any case).
     The app's env vars are set in this process while it is served (threads share the process).
     """
 
