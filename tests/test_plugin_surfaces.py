@@ -25,6 +25,7 @@ PINNED = {
         "target_address",
     },
     "flyteplugins.types": set(),
+    "flyteplugins.app": {"FastAPIAppEnvironment"},
     # Skeletons: nothing public until their task types exist.
     "flyteplugins.spark": set(),
     "flyteplugins.pytorch": {"Elastic", "RunPolicy"},
@@ -38,7 +39,6 @@ PINNED = {
         "TorchRendezvousUnreachableError",
         "launch_plan",
     },
-    "flyteplugins.app": set(),
 }
 
 # Names the published plugins export from these module paths; ours must answer them too.

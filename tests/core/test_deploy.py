@@ -43,7 +43,7 @@ RUN_INPUTS: Dict[str, Any] = {
     "resilient_service_call.py": ("main", {"calls": 2}),
 }
 EXAMPLE_FILES = sorted(p.name for p in (REPO / "examples").glob("*.py"))
-CORE_KINDS = {"Pod", "ConfigMap", "Service", "Secret"}
+CORE_KINDS = {"Pod", "ConfigMap", "Service", "Secret", "Deployment", "HorizontalPodAutoscaler"}
 
 
 def test_the_plain_examples_are_all_run():
@@ -131,8 +131,16 @@ def test_example_dry_run_serializes_validates_and_runs_like_flyte_run(isolated_f
     module = importlib.import_module(f"examples.{Path(file).stem}")
     envs = [v for v in vars(module).values() if isinstance(v, flyte.TaskEnvironment)]
     tasks = {t.name: t for e in envs for t in e.tasks.values()}
-    assert tasks
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.{ext}" for n in tasks for ext in ("pb", "json", "yaml"))
+    from flyte.app import AppEnvironment
+
+    apps = {v.name for v in vars(module).values() if isinstance(v, AppEnvironment)}
+    assert tasks or apps
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{n}.{ext}" for n in tasks for ext in ("pb", "json", "yaml")] + [f"{a}.yaml" for a in apps]
+    )
+    for app in apps:  # an app's Deployment, Service (and HorizontalPodAutoscaler)
+        for m in yaml.safe_load_all((out / f"{app}.yaml").read_text()):
+            validate_manifest(m)
     for name, task in tasks.items():
         t = tasks_pb2.TaskTemplate.FromString((out / f"{name}.pb").read_bytes())
         check_template_matches_task(t, task)

@@ -90,6 +90,10 @@ EXPECTED = {
     "start_child",
     "stop_pids",
     "stop_runtimes",
+    "AppStartError",
+    "LocalAppServer",
+    "PortInUseError",
+    "ThreadAppServer",
 }
 
 # What the published Ray, Spark and PyTorch plugins import from flyte.extend.

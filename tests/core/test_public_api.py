@@ -8,7 +8,7 @@ import flyte.models
 
 
 # The names of the flyte 2.0 API document (classes, protocols, methods, variables) this
-# package provides. serve / with_servecontext / AppHandle belong to the app plugin.
+# package provides.
 DOCUMENTED = """
 Cache Cron Device Environment FixedRate Image ImageBuild PodTemplate Resources RetryStrategy
 ReusePolicy Secret TaskEnvironment Timeout Trigger CachePolicy Link AMD_GPU GPU HABANA_GAUDI
@@ -16,6 +16,7 @@ Neuron TPU build build_images ctx current_domain current_project custom_context 
 get_custom_context group init init_from_api_key init_from_config init_in_cluster
 init_passthrough map run trace version with_runcontext TimeoutType TriggerTime __version__
 logger TaskTemplate AsyncFunctionTaskTemplate SecretRequest CacheRequest Documentation
+serve with_servecontext AppHandle
 """.split()
 
 

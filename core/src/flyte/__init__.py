@@ -68,6 +68,10 @@ _LAZY = {
     "map": "flyte._map",
     "deploy": "flyte._deploy",
     "trace": "flyte._trace",
+    # apps
+    "serve": "flyte._serve",
+    "with_servecontext": "flyte._serve",
+    "AppHandle": "flyte._serve",
     # images
     "build": "flyte._build",
     "ImageBuild": "flyte._build",
@@ -157,6 +161,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flyte._retry import Backoff, RetryStrategy
     from flyte._reusable import ReusePolicy
     from flyte._secret import Secret, SecretRequest
+    from flyte._serve import AppHandle, serve, with_servecontext
     from flyte._task import AsyncFunctionTaskTemplate, TaskTemplate
     from flyte._timeout import Timeout, TimeoutType
     from flyte._trace import trace

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from flyte.models import SerializationContext
 
 __all__ = [
+    "DeployedAppEnvironment",
     "DeployedTask",
     "DeployedTaskEnvironment",
     "Deployment",
@@ -117,6 +118,16 @@ class DeployedTaskEnvironment:
             except Exception:  # a reference name: resolved by configuration at deploy time
                 shown = repr(image)
         return [("environment", self.env.name), ("image", shown)]
+
+
+@dataclass
+class DeployedAppEnvironment(DeployedTaskEnvironment):
+    """An app environment and its Kubernetes objects (Deployment, Service, HorizontalPodAutoscaler)."""
+
+    manifests: List[Dict[str, Any]] = field(default_factory=list)
+
+    def env_repr(self) -> List[Tuple[str, str]]:
+        return [*super().env_repr(), ("kubernetes", ", ".join(m["kind"] for m in self.manifests))]
 
 
 @dataclass(frozen=True)
@@ -241,6 +252,13 @@ async def _apply(plan: DeploymentPlan, dryrun: bool) -> Deployment:
         for task in _env_tasks(env):
             spec = await serialize_task_spec(task, sctx)
             deployed.append(DeployedTask(deployed_task=spec, task=task, manifests=_task_manifests(task, sctx)))
+        from flyte.app import AppEnvironment
+
+        if isinstance(env, AppEnvironment):  # an app has no tasks: its manifests are its own
+            from flyte._serialize.k8s.app import app_manifests
+
+            envs[name] = DeployedAppEnvironment(env=env, deployed_entities=deployed, manifests=app_manifests(env, sctx))
+            continue
         envs[name] = DeployedTaskEnvironment(env=env, deployed_entities=deployed)
     return Deployment(envs=envs, version=version, dryrun=dryrun, serialization_context=sctx)
 
@@ -310,6 +328,7 @@ def write_dry_run(deployments: List[Deployment], output_dir: Any) -> List[Path]:
 
     For each task: ``<task name>.pb`` (the flyteidl2 ``TaskTemplate``), ``<task name>.json`` (the
     same, readable) and ``<task name>.yaml`` (its Kubernetes manifests, one YAML document each).
+    For each app: ``<app name>.yaml`` (its Deployment, Service and HorizontalPodAutoscaler).
     """
     from google.protobuf.json_format import MessageToJson
 
@@ -328,4 +347,9 @@ def write_dry_run(deployments: List[Deployment], output_dir: Any) -> List[Path]:
             ym = out / f"{name}.yaml"
             ym.write_text(yaml.safe_dump_all(t.manifests, sort_keys=False))
             written += [pb, js, ym]
+        for env in d.envs.values():
+            if isinstance(env, DeployedAppEnvironment):  # <app name>.yaml: its Deployment, Service (, HPA)
+                ym = out / f"{env.get_name()}.yaml"
+                ym.write_text(yaml.safe_dump_all(env.manifests, sort_keys=False))
+                written.append(ym)
     return written

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from flyte._kit.sizing import LocalSize, local_size
     from flyte._kit.supervisor import call as run_on_supervisor
     from flyte._kit.targets import Target, check_address, resolve_target
+    from flyte._app_local import AppStartError, LocalAppServer, PortInUseError, ThreadAppServer
     from flyte._lazy import lazy_module
     from flyte._loader import ModuleLocation, task_module_location
     from flyte._plugins.registry import TaskPluginRegistry
@@ -170,6 +171,11 @@ __all__ = [
     "start_child",
     "stop_pids",
     "stop_runtimes",
+    # Apps served on this machine (flyte.serve).
+    "AppStartError",
+    "LocalAppServer",
+    "PortInUseError",
+    "ThreadAppServer",
 ]
 
 # name -> (module, attribute); imported on first access so this facade stays light and
@@ -248,6 +254,11 @@ _LAZY: Dict[str, Tuple[str, str]] = {
     "start_child": ("flyte._kit.children", "start_child"),
     "stop_pids": ("flyte._kit.children", "stop_pids"),
     "stop_runtimes": ("flyte._kit.runtime", "stop_all"),
+    # Apps served on this machine (flyte.serve).
+    "AppStartError": ("flyte._app_local", "AppStartError"),
+    "LocalAppServer": ("flyte._app_local", "LocalAppServer"),
+    "PortInUseError": ("flyte._app_local", "PortInUseError"),
+    "ThreadAppServer": ("flyte._app_local", "ThreadAppServer"),
 }
 
 

@@ -120,14 +120,16 @@ def flyte_register_type_transformers(engine: "Type[TypeEngine]") -> None:
 def flyte_register_app_types(registry: AppTypeRegistry) -> None:
     """Register app (serving) environment types for the serve/app path.
 
-    **When:** reserved for the app layer: called through
-    ``FlytePluginManager.register_app_types(registry)`` by whatever owns the app type registry,
-    once per registry, the first time an app environment type is looked up. The core has no app
-    type registry of its own, so nothing in the core calls it. Historic, as above.
+    **When:** called through ``FlytePluginManager.register_app_types(registry)`` by the app type
+    registry (``flyte.app._registry``), once per registry, the first time an app environment
+    type is looked up by name (``flyte.app.extras.FastAPIAppEnvironment``), after the
+    ``flyte.plugins.apps`` entry point of that name is loaded. Historic, as above.
 
     **Parameters:**
         registry: the app type registry of the serving layer (an :class:`AppTypeRegistry`).
-            Call ``registry.register(config_type=MyAppConfig, app_type=MyAppEnvironment)``.
+            Call ``registry.register(config_type=MyAppConfig, app_type=MyAppEnvironment)``:
+            ``config_type`` is the type of what the app type serves (``fastapi.FastAPI``),
+            ``app_type`` a ``flyte.app.AppEnvironment`` subclass, looked up by its class name.
 
     **Returns:** nothing (return values are ignored).
     """

@@ -357,7 +357,7 @@ class FlytePluginManager:
     def register_app_types(self, registry: hookspecs.AppTypeRegistry) -> None:
         """Call ``flyte_register_app_types(registry)`` once for this registry (historic).
 
-        Reserved for the app layer, which owns the app type registry; the core calls it nowhere.
+        The app type registry (``flyte.app._registry``) calls it the first time an app type is looked up.
         """
         self._call_historic_once("flyte_register_app_types", registry=registry)
 

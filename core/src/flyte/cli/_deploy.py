@@ -4,6 +4,7 @@
     flyte deploy --dry-run --all FILE              every environment in the file
     flyte deploy --dry-run --recursive DIR         every environment in every .py file under DIR
     flyte deploy --dry-run --all --output OUT FILE writes OUT/<task>.pb, .json and .yaml
+                                                   (and OUT/<app>.yaml for app environments)
 
 Files are imported as modules named by their path relative to the root directory
 (``--root-dir``, default the working directory), the names under which a container imports
@@ -140,6 +141,8 @@ def deploy(
     for d in deployments:
         for env in d.envs.values():
             click.echo(f"Environment {env.get_name()}: {len(env.deployed_entities)} task(s), version {d.version}")
+            if getattr(env, "manifests", None):  # an app environment
+                click.echo(f"  app {env.get_name():<28} {', '.join(m['kind'] for m in env.manifests)}")
             for t in env.deployed_entities:
                 row = dict(t.table_repr())
                 click.echo(f"  {row['name']:<32} {row['task type']:<10} {row['image']}")

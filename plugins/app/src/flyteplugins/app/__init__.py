@@ -1,6 +1,10 @@
-"""FastAPI app environments served by flyte.serve, locally and on Kubernetes."""
+"""FastAPI app environments served by flyte.serve, locally and on Kubernetes.
 
-__all__: list[str] = []
+``FastAPIAppEnvironment(name=..., app=FastAPI(...))`` is also reachable as
+``flyte.app.extras.FastAPIAppEnvironment`` (the published path). Importing this package imports
+neither FastAPI nor uvicorn: FastAPI is checked when an environment is made, uvicorn is
+imported when the app is served.
+"""
 
 try:
     from flyte.extend import require_core as _require_core
@@ -11,5 +15,8 @@ except ImportError as e:  # the published flyte SDK has no require_core: name bo
         "pip uninstall -y flyte && pip install ./core (this project's checkout)"
     ) from e
 
-# Nothing here is used yet but the package itself: check at its import.
 _require_core("flyte-plugin-app", ">=0.1,<0.2", package="flyteplugins.app")
+
+from flyteplugins.app.environment import FastAPIAppEnvironment  # noqa: E402
+
+__all__ = ["FastAPIAppEnvironment"]
