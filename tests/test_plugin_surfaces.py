@@ -25,8 +25,10 @@ PINNED = {
         "target_address",
     },
     "flyteplugins.types": set(),
+    "flyteplugins.spark": {"ParquetToSparkDecoder", "Spark", "SparkToParquetEncoder", "register_spark_df_transformers"},
+    "flyteplugins.spark.task": {"DEFAULT_SPARK_CONTEXT_NAME", "IN_DRIVER_ENV_VAR", "PysparkFunctionTask", "Spark", "target_of"},
+    "flyteplugins.spark.df_transformer": {"ParquetToSparkDecoder", "SparkToParquetEncoder", "register_spark_df_transformers"},
     # Skeletons: nothing public until their task types exist.
-    "flyteplugins.spark": set(),
     "flyteplugins.pytorch": set(),
     "flyteplugins.app": set(),
 }
@@ -35,6 +37,9 @@ PINNED = {
 PUBLISHED = {
     "flyteplugins.ray": {"AutoscalerOptionsConfig", "HeadNodeConfig", "RayJobConfig", "WorkerNodeConfig"},
     "flyteplugins.ray.task": {"AutoscalerOptionsConfig", "HeadNodeConfig", "RayFunctionTask", "RayJobConfig", "WorkerNodeConfig"},
+    "flyteplugins.spark": {"ParquetToSparkDecoder", "Spark", "SparkToParquetEncoder", "register_spark_df_transformers"},
+    "flyteplugins.spark.task": {"PysparkFunctionTask", "Spark"},
+    "flyteplugins.spark.df_transformer": {"ParquetToSparkDecoder", "SparkToParquetEncoder", "register_spark_df_transformers"},
 }
 
 HEAVY = ("ray", "pyspark", "torch", "fastapi", "uvicorn", "numpy", "pandas", "pyarrow")
