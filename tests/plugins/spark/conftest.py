@@ -63,6 +63,14 @@ wait_no_new_children = _testing.wait_no_new_children
 free_port = _testing.free_port
 
 
+def spark_home() -> str:
+    """The Spark distribution inside the pip package (its launch scripts look for ``python3``
+    on PATH to find it otherwise, which may be another Python)."""
+    import pyspark
+
+    return str(Path(pyspark.__file__).parent)
+
+
 def spark_class(*args: str) -> list:
     return [str(VENV_BIN / "spark-class"), *args]
 
@@ -85,7 +93,7 @@ class Standalone:
 def standalone(spark_environment: Path) -> Iterator[Standalone]:
     """``spark-class ...deploy.master.Master`` and ``...deploy.worker.Worker`` from the pip package."""
     port, ui_port, worker_ui = free_port(), free_port(), free_port()
-    env = {**os.environ, "SPARK_NO_DAEMONIZE": "1", "SPARK_MASTER_OPTS": "-Dspark.ui.showConsoleProgress=false"}
+    env = {**os.environ, "SPARK_HOME": spark_home(), "SPARK_NO_DAEMONIZE": "1", "SPARK_MASTER_OPTS": "-Dspark.ui.showConsoleProgress=false"}
     master = start_child(
         "Spark master",
         spark_class("org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
@@ -128,7 +136,7 @@ def connect_server(spark_environment: Path) -> Iterator[ConnectServer]:
          "--master", "local[2]", "--conf", f"spark.connect.grpc.binding.port={port}",
          "--conf", "spark.connect.grpc.binding.address=127.0.0.1", "--conf", "spark.ui.enabled=false",
          "--conf", f"spark.pyspark.python={sys.executable}", "spark-internal"],
-        env={**os.environ, "PYSPARK_PYTHON": sys.executable},
+        env={**os.environ, "SPARK_HOME": spark_home(), "PYSPARK_PYTHON": sys.executable},
     )
     try:
         server.wait_for_port(port, timeout=120)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import threading
 from typing import Any, Dict, List, Optional
 
 from flyte.errors import ClusterUnreachableError
@@ -31,6 +33,7 @@ from flyteplugins.spark.local import apply_runtime, split_settings
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
+    "ConnectClient",
     "ConnectSession",
     "InDriverSession",
     "SparkClusterUnreachableError",
@@ -76,14 +79,74 @@ async def probe(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     raise SparkClusterUnreachableError(address, "; ".join(errors), hint)
 
 
+class ConnectClient:
+    """This process's Spark Connect client of one server, owned like a local driver
+    (:data:`flyteplugins.spark.local.OWNER`, idle timeout ``FLYTE_SPARK_IDLE_TIMEOUT``).
+
+    Each task gets a session of its own on the server. A finished task's session is closed
+    later, not in its ``post``: its outputs (a DataFrame is a plan on that session) are
+    written after ``post``. Closed are the oldest beyond :data:`KEEP_FINISHED`, and all of
+    them when the client stops (idle timeout, end of run, exit).
+    """
+
+    KEEP_FINISHED = 8
+
+    def __init__(self, remote: str):
+        from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
+
+        self.remote = remote
+        self._builder = ConnectSparkSession.builder
+        self._lock = threading.Lock()
+        self._finished: List[Any] = []
+        self._open: List[Any] = []
+        self.root = self.create()
+        """A session for reading task inputs before a task has its own."""
+
+    def create(self) -> Any:
+        spark = self._builder.remote(self.remote).create()
+        with self._lock:
+            self._open.append(spark)
+        return spark
+
+    def finished(self, spark: Any) -> None:
+        with self._lock:
+            self._finished.append(spark)
+            old, self._finished = self._finished[: -self.KEEP_FINISHED], self._finished[-self.KEEP_FINISHED:]
+        for session in old:
+            self._close(session)
+
+    def _close(self, spark: Any) -> None:
+        with self._lock:
+            if spark in self._open:
+                self._open.remove(spark)
+        try:
+            spark.stop()
+        except Exception as e:  # the server may be gone; nothing of ours runs there
+            logger.debug("closing a Spark Connect session failed: %s", e)
+
+    def alive(self) -> bool:
+        return True
+
+    def stop(self) -> None:
+        with self._lock:
+            sessions, self._finished = list(self._open), []
+        for spark in sessions:
+            self._close(spark)
+
+
 class ConnectSession(SparkTaskSession):
-    """A Spark Connect session of its own for one task; ``stop`` ends it on the server."""
+    """A task's own Spark Connect session; ``stop`` hands it back to the client (see above)."""
+
+    def __init__(self, spark: Any, lease: Any, extra: Dict[str, Any]):
+        super().__init__(spark, "connect", extra)
+        self.lease = lease
 
     def release(self) -> None:
         try:
-            self.spark.stop()
-        except Exception as e:  # the server may be gone; nothing of ours runs there
-            logger.debug("stopping the Spark Connect session failed: %s", e)
+            if self.lease.owned:
+                self.lease.runtime.finished(self.spark)
+        finally:
+            self.lease.release()
 
 
 class InDriverSession(SparkTaskSession):
@@ -102,8 +165,16 @@ def open_connect_session(config: Spark, remote: str) -> ConnectSession:
         raise PySparkNotInstalledError("pyspark.sql.connect", "flyte-plugin-spark", e,
                                        "Spark Connect needs the Connect client of pyspark (grpcio, grpcio-status, "
                                        "googleapis-common-protos, zstandard)") from e
+    from flyteplugins.spark.local import OWNER, SparkShape, task_user
+
     static, runtime = split_settings(config)
-    spark = ConnectSparkSession.builder.remote(remote).create()
+    shape = SparkShape(master=remote, python=config.executor_path or sys.executable, label="Spark Connect")
+    lease = OWNER.acquire(shape, lambda: ConnectClient(remote), user=task_user())
+    try:
+        spark = lease.runtime.create()
+    except BaseException:
+        lease.release()
+        raise
     ignored: List[str] = []
     try:
         for k, v in {**static, **runtime}.items():
@@ -116,14 +187,15 @@ def open_connect_session(config: Spark, remote: str) -> ConnectSession:
                 else:
                     raise
     except BaseException:
-        spark.stop()
+        lease.runtime.finished(spark)
+        lease.release()
         raise
     if ignored:
         logger.warning(
             "the Spark Connect server at %s keeps its own values of these static settings, which a Connect client "
             "cannot change: %s (set them when starting the server)", remote, ", ".join(sorted(ignored)),
         )
-    session = ConnectSession(spark, "connect", {"spark_remote": remote})
+    session = ConnectSession(spark, lease, {"spark_remote": remote, "spark_reused": lease.reused})
     session.ignored = sorted(ignored)
     return session
 

@@ -56,8 +56,9 @@ def _reading_session() -> Any:
     if kind == "in-driver":
         return SparkSession.builder.getOrCreate()
     if kind == "connect":
-        return cluster.open_connect_session(Spark(), address).spark  # type: ignore[arg-type]
-    session = local.open_driver_session(Spark(), None, address, kind)
+        session: Any = cluster.open_connect_session(Spark(), address)  # type: ignore[arg-type]
+    else:
+        session = local.open_driver_session(Spark(), None, address, kind)
     spark = session.spark
     session.stop()
     return spark

@@ -155,6 +155,8 @@ class SparkShape:
         return self.master == wanted.master
 
     def describe(self) -> str:
+        if self.master.startswith("sc://"):
+            return f"a Spark Connect client of {self.master}"
         settings = ", ".join(f"{k}={v}" for k, v in self.static)
         return f"a Spark driver on {self.master}" + (f" with {settings}" if settings else "")
 
@@ -336,6 +338,6 @@ def running_session() -> Optional[Any]:
     """The root session of the process's running driver (for DataFrame decoding), else None."""
     runtime = OWNER.runtime
     if runtime is not None and runtime.alive():
-        return runtime.root
+        return runtime.root  # a driver's root session, or a Connect client's
     return None
 
