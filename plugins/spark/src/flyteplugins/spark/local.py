@@ -23,6 +23,7 @@ with this process (its stdin is a pipe from us, and the kit's watchdog guards it
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import subprocess
@@ -161,10 +162,15 @@ class SparkShape:
         return f"a Spark driver on {self.master}" + (f" with {settings}" if settings else "")
 
 
-def _log_driver_line(line: str) -> None:
-    # The driver's INFO chatter stays off the terminal; its warnings and errors do not.
+def _log_driver_line(line: str, sink: Optional[contextvars.Context]) -> None:
+    # The driver's INFO chatter stays off the terminal; its warnings and errors do not. While a
+    # task uses the driver they are written in that task's context, so the engine records them
+    # in the task's log like the task's own output.
     if any(level in line for level in _LEVELS) or line.startswith(("Exception", "Error", "\tat ", "Caused by")):
-        driver_logger.warning("%s", line)
+        if sink is not None:
+            sink.run(lambda: print(line, file=sys.stderr, flush=True))
+        else:
+            driver_logger.warning("%s", line)
     else:
         driver_logger.debug("%s", line)
 
@@ -191,6 +197,8 @@ class SparkRuntime:
         for k, v in settings.items():
             conf.set(k, v)
         self.shape = shape
+        self.sink: Optional[contextvars.Context] = None
+        """The context of the task that last opened a session (its log gets the driver's warnings)."""
         self.pid: Optional[int] = None
         self._proc: Optional[subprocess.Popen] = None
         gateway = launch_gateway(
@@ -216,7 +224,7 @@ class SparkRuntime:
         if proc is None or proc.stdout is None:
             return
         for raw in iter(proc.stdout.readline, b""):
-            _log_driver_line(redact(raw.decode("utf-8", "replace").rstrip("\r\n")))
+            _log_driver_line(redact(raw.decode("utf-8", "replace").rstrip("\r\n")), self.sink)
 
     def alive(self) -> bool:
         """False once the driver exited (a task body calling ``spark.stop()`` stops it too)."""
@@ -266,8 +274,12 @@ class LocalSparkSession(SparkTaskSession):
     def __init__(self, spark: Any, kind: str, lease: "Lease[SparkRuntime]", extra: Dict[str, Any]):
         super().__init__(spark, kind, extra)
         self.lease = lease
+        self.sink: Optional[contextvars.Context] = None
 
     def release(self) -> None:
+        runtime = self.lease.runtime
+        if self.lease.owned and getattr(runtime, "sink", None) is self.sink:
+            runtime.sink = None
         self.lease.release()
 
 
@@ -320,7 +332,10 @@ def open_driver_session(config: Spark, resources: Any, master: Optional[str], ki
         lease.release()
         raise
     extra = {"spark_master": spark.sparkContext.master, "spark_reused": lease.reused}
-    return LocalSparkSession(spark, kind, lease, extra)
+    session = LocalSparkSession(spark, kind, lease, extra)
+    if lease.owned:
+        session.sink = lease.runtime.sink = contextvars.copy_context()
+    return session
 
 
 def _adopt_user_context() -> Optional[Any]:
