@@ -142,3 +142,13 @@ def test_the_dataframe_handlers_register_lazily_by_type_name():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "parquet SparkToParquetEncoder"
+
+
+def test_pyspark_missing_is_a_clear_error(monkeypatch):
+    import sys
+
+    from flyteplugins.spark._session import PySparkNotInstalledError, require_pyspark
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # what an environment without pyspark imports
+    with pytest.raises(PySparkNotInstalledError, match="Spark tasks need the 'pyspark' package.*pip install flyte-plugin-spark"):
+        require_pyspark()
