@@ -98,7 +98,8 @@ def test_pod_templates_merge_into_the_spark_containers():
 
 
 def test_service_account_drives_the_driver():
-    assert app(Spark(), service_account="spark-jobs")["spec"]["driver"]["serviceAccount"] == "spark-jobs"
+    spec = app(Spark(), service_account="spark-jobs")["spec"]
+    assert spec["driver"]["serviceAccount"] == spec["executor"]["serviceAccount"] == "spark-jobs"
 
 
 @pytest.mark.parametrize(

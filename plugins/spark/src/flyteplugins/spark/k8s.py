@@ -20,7 +20,7 @@ The rules (the Kubernetes mapping of ``docs/ARCHITECTURE.md`` for the pods; the 
   ``driver.template`` / ``executor.template``, merged into the containers
   ``spark-kubernetes-driver`` / ``spark-kubernetes-executor``;
 * ``restartPolicy: {type: Never}``: retries happen once, inside the driver (the task's own);
-* a service account, when the task or its environment names one, drives both pods.
+* a service account, when the task or its environment names one, runs both pods.
 """
 
 from __future__ import annotations
@@ -240,9 +240,9 @@ def spark_application(
     if device.accelerators:
         executor["gpu"] = {"name": _GPU_RESOURCE[device.device_class or "GPU"], "quantity": device.accelerators}
     if service_account:
+        # The driver creates the executor pods through the API server: it needs the account.
         driver["serviceAccount"] = service_account
-        executor["serviceAccount"] = service_account  # not in the CRD for executors: dropped below
-    executor.pop("serviceAccount", None)
+        executor["serviceAccount"] = service_account
     spec: Dict[str, Any] = {
         "type": "Python",
         "pythonVersion": "3",
