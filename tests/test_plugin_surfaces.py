@@ -26,8 +26,6 @@ PINNED = {
     },
     "flyteplugins.types": set(),
     "flyteplugins.app": {"FastAPIAppEnvironment"},
-    # Skeletons: nothing public until their task types exist.
-    "flyteplugins.spark": set(),
     "flyteplugins.pytorch": {"Elastic", "RunPolicy"},
     "flyteplugins.pytorch.task": {
         "IN_JOB_ENV_VARS",
@@ -39,6 +37,9 @@ PINNED = {
         "TorchRendezvousUnreachableError",
         "launch_plan",
     },
+    "flyteplugins.spark": {"ParquetToSparkDecoder", "Spark", "SparkToParquetEncoder", "register_spark_df_transformers"},
+    "flyteplugins.spark.task": {"DEFAULT_SPARK_CONTEXT_NAME", "IN_DRIVER_ENV_VAR", "PysparkFunctionTask", "Spark", "target_of"},
+    "flyteplugins.spark.df_transformer": {"ParquetToSparkDecoder", "SparkToParquetEncoder", "register_spark_df_transformers"},
 }
 
 # Names the published plugins export from these module paths; ours must answer them too.
@@ -47,6 +48,9 @@ PUBLISHED = {
     "flyteplugins.ray.task": {"AutoscalerOptionsConfig", "HeadNodeConfig", "RayFunctionTask", "RayJobConfig", "WorkerNodeConfig"},
     "flyteplugins.pytorch": {"Elastic"},
     "flyteplugins.pytorch.task": {"Elastic", "RunPolicy", "TorchFunctionTask"},
+    "flyteplugins.spark": {"ParquetToSparkDecoder", "Spark", "SparkToParquetEncoder", "register_spark_df_transformers"},
+    "flyteplugins.spark.task": {"PysparkFunctionTask", "Spark"},
+    "flyteplugins.spark.df_transformer": {"ParquetToSparkDecoder", "SparkToParquetEncoder", "register_spark_df_transformers"},
 }
 
 HEAVY = ("ray", "pyspark", "torch", "fastapi", "uvicorn", "numpy", "pandas", "pyarrow")

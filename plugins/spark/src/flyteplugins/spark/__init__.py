@@ -1,15 +1,35 @@
-"""Spark task type: local Spark, an existing Spark master or Spark Connect, or a SparkApplication."""
+"""flyte-plugin-spark: Spark tasks on this machine, a standalone master, Spark Connect, or the Spark operator.
 
-__all__: list[str] = []
+Give a ``TaskEnvironment`` a :class:`Spark` config and use the session the task gets::
 
-try:
-    from flyte.extend import require_core as _require_core
-except ImportError as e:  # the published flyte SDK has no require_core: name both distributions
-    raise ImportError(
-        "flyte-plugin-spark needs flyte-sdk-core>=0.1,<0.2, but the 'flyte' it imported is another distribution "
-        "(the published 'flyte' SDK?); install this project's core: "
-        "pip uninstall -y flyte && pip install ./core (this project's checkout)"
-    ) from e
+    import flyte
+    from flyteplugins.spark import Spark
 
-# Nothing here is used yet but the package itself: check at its import.
-_require_core("flyte-plugin-spark", ">=0.1,<0.2", package="flyteplugins.spark")
+    env = flyte.TaskEnvironment(name="spark_env", plugin_config=Spark(spark_conf={"spark.sql.shuffle.partitions": "4"}))
+
+    @env.task
+    async def count(n: int) -> int:
+        spark = flyte.ctx().data["spark_session"]
+        return spark.range(n).count()
+
+Only the configuration is imported here (pure data); ``pyspark`` itself is imported when a
+Spark task first runs. ``pyspark.sql.DataFrame`` values travel between tasks as parquet (the
+handlers in :mod:`flyteplugins.spark.df_transformer` register on the first lookup of the type).
+"""
+
+from typing import Any as _Any
+
+from flyteplugins.spark.config import Spark
+
+__all__ = ["ParquetToSparkDecoder", "Spark", "SparkToParquetEncoder", "register_spark_df_transformers"]
+
+_DF_NAMES = ("ParquetToSparkDecoder", "SparkToParquetEncoder", "register_spark_df_transformers")
+
+
+def __getattr__(name: str) -> _Any:
+    # The DataFrame handlers need pyspark: imported on first access, not with the package.
+    if name in _DF_NAMES:
+        from flyteplugins.spark import df_transformer
+
+        return getattr(df_transformer, name)
+    raise AttributeError(f"module 'flyteplugins.spark' has no attribute {name!r}")
