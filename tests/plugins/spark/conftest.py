@@ -32,9 +32,12 @@ SPARK_ENV = {
 }
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def spark_environment() -> Iterator[Path]:
-    """Spark's switches and a scratch dir (Spark's work and local dirs) for the whole session."""
+    """Spark's switches and a scratch dir (Spark's work and local dirs) for one test module.
+
+    Module-scoped like the servers below: the suite's leak check runs at the end of each module.
+    """
     root = Path(tempfile.mkdtemp(prefix="flyte-spark-tests-"))
     saved = {k: os.environ.get(k) for k in (*SPARK_ENV, "SPARK_LOCAL_DIRS", "SPARK_WORKER_DIR")}
     os.environ.update(SPARK_ENV)
@@ -89,7 +92,7 @@ class Standalone:
             return json.loads(r.read())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def standalone(spark_environment: Path) -> Iterator[Standalone]:
     """``spark-class ...deploy.master.Master`` and ``...deploy.worker.Worker`` from the pip package."""
     port, ui_port, worker_ui = free_port(), free_port(), free_port()
@@ -126,7 +129,7 @@ class ConnectServer:
     server: ChildProcess
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def connect_server(spark_environment: Path) -> Iterator[ConnectServer]:
     """``spark-submit --class ...SparkConnectServer`` (the jar ships in the pip package) on 127.0.0.1."""
     port = free_port()
